@@ -1,0 +1,174 @@
+/*
+Copyright 2026 The signet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// +genclient
+// +genclient:noStatus
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// EndpointSlice holds a subset of the network endpoints of a Service, all
+// of one address family. A Service's endpoints are the union of its slices,
+// found by the label kubernetes.io/service-name. Splitting endpoints into
+// slices keeps each write small: a rolling update rewrites the few slices
+// that changed instead of one object with every endpoint.
+type EndpointSlice struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// Standard object metadata. The labels kubernetes.io/service-name and
+	// endpointslice.kubernetes.io/managed-by say which Service the slice
+	// belongs to and who manages it.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// addressType is the kind of address every endpoint of this slice
+	// holds: IPv4, IPv6 or FQDN. Required and immutable.
+	AddressType AddressType `json:"addressType"`
+
+	// endpoints are the endpoints of this slice, at most 1000.
+	// +listType=atomic
+	Endpoints []Endpoint `json:"endpoints"`
+
+	// ports are the ports every endpoint of this slice serves, at most 100.
+	// An empty list means no ports are known; a port without a number
+	// means every port. Port names must be unique within the slice.
+	// +listType=atomic
+	// +optional
+	Ports []EndpointPort `json:"ports"`
+}
+
+// AddressType is the kind of address an EndpointSlice holds.
+// +enum
+type AddressType string
+
+const (
+	// AddressTypeIPv4 means every address is an IPv4 address.
+	AddressTypeIPv4 = AddressType(corev1.IPv4Protocol)
+	// AddressTypeIPv6 means every address is an IPv6 address.
+	AddressTypeIPv6 = AddressType(corev1.IPv6Protocol)
+	// AddressTypeFQDN means every address is a fully qualified domain name.
+	AddressTypeFQDN = AddressType("FQDN")
+)
+
+// Endpoint is one backend of a Service: usually a Pod.
+type Endpoint struct {
+	// addresses of this endpoint, of the slice's addressType; 1 to 100.
+	// Consumers use the first one: the others are alternatives of the same
+	// family (kube-proxy and DNS treat them as one endpoint).
+	// +listType=set
+	Addresses []string `json:"addresses"`
+
+	// conditions say whether the endpoint can take traffic.
+	Conditions EndpointConditions `json:"conditions"`
+
+	// hostname of the endpoint, a DNS-1123 label, under which DNS publishes
+	// it for headless Services.
+	// +optional
+	Hostname *string `json:"hostname,omitempty"`
+
+	// targetRef is the object this endpoint stands for, usually a Pod.
+	// +optional
+	TargetRef *corev1.ObjectReference `json:"targetRef,omitempty"`
+
+	// topology is where the endpoint runs, as labels of its Node: in 2019
+	// the keys kubernetes.io/hostname, topology.kubernetes.io/zone and
+	// topology.kubernetes.io/region. The map is the same as v1's topology.
+	// When nodeName is unset, kubernetes.io/hostname gives v1's nodeName;
+	// when zone is unset, topology.kubernetes.io/zone gives v1's zone.
+	// +optional
+	Topology map[string]string `json:"topology,omitempty"`
+
+	// nodeName is the name of the Node hosting the endpoint. Not part of
+	// the 2019 shape: it carries v1's nodeName so that it survives a round
+	// trip through this version. When unset it is taken from
+	// topology["kubernetes.io/hostname"].
+	// +optional
+	NodeName *string `json:"nodeName,omitempty"`
+
+	// zone is the zone of the Node hosting the endpoint. Not part of the
+	// 2019 shape: it carries v1's zone so that it survives a round trip
+	// through this version. When unset it is taken from
+	// topology["topology.kubernetes.io/zone"].
+	// +optional
+	Zone *string `json:"zone,omitempty"`
+}
+
+// EndpointConditions is the state of an endpoint.
+type EndpointConditions struct {
+	// ready says the endpoint can take new connections: for a Pod, it is
+	// Ready and not terminating (or the Service publishes not-ready
+	// addresses). Unset means unknown, which consumers treat as ready.
+	// +optional
+	Ready *bool `json:"ready,omitempty"`
+
+	// serving is not part of the 2019 shape; it carries v1's field.
+	// serving is like ready but ignores termination: a terminating Pod
+	// that still passes its readiness check is serving but not ready.
+	// Consumers fall back to serving endpoints when none is ready. Unset
+	// means unknown, which consumers treat as serving.
+	// +optional
+	Serving *bool `json:"serving,omitempty"`
+
+	// terminating is not part of the 2019 shape; it carries v1's field.
+	// terminating says the endpoint is shutting down (for a Pod, it has a
+	// deletion timestamp). Unset means unknown, which consumers treat as
+	// not terminating.
+	// +optional
+	Terminating *bool `json:"terminating,omitempty"`
+}
+
+// EndpointPort is one port served by the endpoints of a slice.
+type EndpointPort struct {
+	// name of the port, matching the Service port's name: empty or a
+	// DNS-1123 label (lowercase letters, digits and '-', at most 63
+	// characters). Unique within the slice. Defaults to "".
+	// +optional
+	Name *string `json:"name,omitempty"`
+
+	// protocol of the port: TCP, UDP or SCTP. Defaults to TCP.
+	// +optional
+	Protocol *corev1.Protocol `json:"protocol,omitempty"`
+
+	// port is the port number the endpoints listen on, 1-65535. Unset means
+	// every port.
+	// +optional
+	Port *int32 `json:"port,omitempty"`
+
+	// appProtocol is the application protocol of the port, such as
+	// kubernetes.io/h2c or a domain-prefixed name like example.com/proto,
+	// or an IANA service name. Copied from the Service port.
+	// +optional
+	AppProtocol *string `json:"appProtocol,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// EndpointSliceList is a list of EndpointSlices.
+type EndpointSliceList struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// Standard list metadata.
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items are the EndpointSlices.
+	Items []EndpointSlice `json:"items"`
+}
