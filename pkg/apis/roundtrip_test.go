@@ -51,11 +51,11 @@ var objectsPerKind = flag.Int("objects-per-kind", 1000, "fuzzed objects per kind
 // serve it. The test fails if the scheme serves a kind or version missing
 // here, so a new kind cannot skip the round trip.
 var kinds = map[schema.GroupKind][]string{
-	networking.Kind("Ingress"):           {"v1beta1", "v1"},
-	networking.Kind("IngressList"):       {"v1beta1", "v1"},
-	networking.Kind("IngressClass"):      {"v1beta1", "v1"},
-	networking.Kind("IngressClassList"):  {"v1beta1", "v1"},
-	discovery.Kind("EndpointSlice"):      {"v1alpha1", "v1"},
+	networking.Kind("Ingress"):          {"v1beta1", "v1"},
+	networking.Kind("IngressList"):      {"v1beta1", "v1"},
+	networking.Kind("IngressClass"):     {"v1beta1", "v1"},
+	networking.Kind("IngressClassList"): {"v1beta1", "v1"},
+	discovery.Kind("EndpointSlice"):     {"v1alpha1", "v1"},
 	discovery.Kind("EndpointSliceList"): {"v1alpha1", "v1"},
 }
 
