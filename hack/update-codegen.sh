@@ -18,7 +18,7 @@ cd "${ROOT}"
 CODEGEN_PKG="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
 # Generators are installed per checkout so that an older copy elsewhere on
 # PATH or in GOBIN can never produce the files.
-export GOBIN="${ROOT}/_output/codegen-bin"
+export GOBIN="${CODEGEN_GOBIN:-${ROOT}/_output/codegen-bin}"
 mkdir -p "${GOBIN}"
 
 # shellcheck source=/dev/null

@@ -1,0 +1,53 @@
+# signet build, test and code generation. Every target works from a fresh
+# clone as long as Go (the version go.mod names) is on PATH.
+
+SHELL := /usr/bin/env bash -o errexit -o nounset -o pipefail
+.DEFAULT_GOAL := all
+
+OUTPUT   := _output
+BIN_DIR  := $(OUTPUT)/bin
+STAGING  := staging/src/signet.dev
+MODULES  := . $(STAGING)/api $(STAGING)/client-go
+COMMANDS := $(notdir $(patsubst %/,%,$(wildcard cmd/*/)))
+# Unit packages are everything but the integration and e2e tiers.
+UNIT_PKGS = $$(go list ./... | grep -v -e '/test/integration' -e '/test/e2e')
+GOTESTFLAGS ?=
+
+.PHONY: all
+all: ## Build every cmd/* into _output/bin/
+	@mkdir -p $(BIN_DIR)
+	@if [ -z "$(COMMANDS)" ]; then echo "no commands under cmd/ yet"; fi
+	@for cmd in $(COMMANDS); do \
+		echo "go build -o $(BIN_DIR)/$$cmd ./cmd/$$cmd"; \
+		go build -o $(BIN_DIR)/$$cmd ./cmd/$$cmd; \
+	done
+	go build ./...
+
+.PHONY: test
+test: ## Unit tests: all packages of all modules, incl. round-trip fuzzing and validation tables
+	go test $(GOTESTFLAGS) $(UNIT_PKGS)
+	cd $(STAGING)/api && go test $(GOTESTFLAGS) ./...
+	cd $(STAGING)/client-go && go test $(GOTESTFLAGS) ./...
+
+.PHONY: test-integration
+test-integration: ## Integration tests against real components (embedded etcd, ...)
+	go test $(GOTESTFLAGS) -count=1 ./test/integration/...
+
+.PHONY: verify
+verify: ## gofmt, go vet, go.mod tidiness and generated code up to date
+	hack/verify-gofmt.sh
+	@for m in $(MODULES); do echo "go vet ($$m)"; (cd $$m && go vet ./...); done
+	hack/verify-gomod.sh
+	hack/verify-codegen.sh
+
+.PHONY: update
+update: ## Regenerate every generated file
+	hack/update-codegen.sh
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf $(OUTPUT)
+
+.PHONY: help
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-18s %s\n", $$1, $$2}'
