@@ -464,7 +464,7 @@ func (h healthChecks) add(svc *networking.IngressServiceBackend, hcPath *field.P
 		return nil
 	}
 	return field.ErrorList{field.Invalid(hcPath, omit, fmt.Sprintf(
-		"differs from the health check at %s, which checks the same port (%s) of Service %q; backends sharing a Service port must use the same health check or leave it unset",
+		"differs from the health check at %s, which targets the same port (%s) of Service %q; backends sharing a Service port must use the same health check or leave it unset",
 		earlier.at, describePort(svc.Port), svc.Name))}
 }
 
