@@ -382,8 +382,9 @@ func (c *Cluster) registerAPIServices(ctx context.Context) error {
 	return c.waitForAPIServices(ctx)
 }
 
-// waitForAPIServices waits until every APIService is Available and each
-// group answers a list through kube-apiserver.
+// waitForAPIServices waits until every APIService is Available, its
+// OpenAPI v3 document is aggregated (kubectl explain and server-side apply
+// clients read it), and each group answers a list through kube-apiserver.
 func (c *Cluster) waitForAPIServices(ctx context.Context) error {
 	return c.signet.waitFor(ctx, startTimeout, "serving through kube-apiserver", func(ctx context.Context) error {
 		for _, a := range APIServices {
@@ -393,6 +394,10 @@ func (c *Cluster) waitForAPIServices(ctx context.Context) error {
 			}
 			if !available(obj) {
 				return fmt.Errorf("APIService %s is not Available", obj.GetName())
+			}
+			path := "/openapi/v3/apis/" + a.Group + "/" + a.Version
+			if _, err := c.Kube.Discovery().RESTClient().Get().AbsPath(path).DoRaw(ctx); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
 			}
 		}
 		if _, err := c.Signet.NetworkingV1().IngressClasses().List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
