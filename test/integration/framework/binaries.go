@@ -40,33 +40,16 @@ type binaries struct {
 //     package so the tests never run a stale binary (SIGNET_APISERVER_BIN
 //     points at a prebuilt one).
 func buildBinaries(ctx context.Context, dir string) (binaries, error) {
-	root, err := repoRoot()
+	upstream, err := upstreamBinDir(ctx)
 	if err != nil {
 		return binaries{}, err
-	}
-	upstream := os.Getenv("SIGNET_UPSTREAM_BIN_DIR")
-	if upstream == "" {
-		cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "build-upstream.sh"), "kube-apiserver", "kubectl")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return binaries{}, fmt.Errorf("building upstream components: %v\n%s", err, stderr.String())
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		upstream = lines[len(lines)-1]
 	}
 	b := binaries{
 		kubeAPIServer: filepath.Join(upstream, "kube-apiserver"),
 		kubectl:       filepath.Join(upstream, "kubectl"),
 	}
-	if b.signetAPIServer = os.Getenv("SIGNET_APISERVER_BIN"); b.signetAPIServer == "" {
-		b.signetAPIServer = filepath.Join(dir, "bin", "signet-apiserver")
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", b.signetAPIServer, "./cmd/signet-apiserver")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return binaries{}, fmt.Errorf("building signet-apiserver: %v\n%s", err, out)
-		}
+	if b.signetAPIServer, err = BuildSignetAPIServer(ctx, dir); err != nil {
+		return binaries{}, err
 	}
 	for _, f := range []string{b.kubeAPIServer, b.kubectl, b.signetAPIServer} {
 		if _, err := os.Stat(f); err != nil {
@@ -74,4 +57,51 @@ func buildBinaries(ctx context.Context, dir string) (binaries, error) {
 		}
 	}
 	return b, nil
+}
+
+// BuildSignetAPIServer builds signet-apiserver from this checkout into
+// dir/bin, or returns SIGNET_APISERVER_BIN when that is set.
+func BuildSignetAPIServer(ctx context.Context, dir string) (string, error) {
+	if bin := os.Getenv("SIGNET_APISERVER_BIN"); bin != "" {
+		return bin, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "bin", "signet-apiserver")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/signet-apiserver")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building signet-apiserver: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Kubectl returns kubectl built from the pinned upstream module.
+func Kubectl(ctx context.Context) (string, error) {
+	dir, err := upstreamBinDir(ctx)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "kubectl"), nil
+}
+
+func upstreamBinDir(ctx context.Context) (string, error) {
+	if dir := os.Getenv("SIGNET_UPSTREAM_BIN_DIR"); dir != "" {
+		return dir, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "build-upstream.sh"), "kube-apiserver", "kubectl")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("building upstream components: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1], nil
 }
