@@ -125,3 +125,25 @@ func TestKubectlExplain(t *testing.T) {
 		t.Errorf("kubectl explain of topology lacks its documentation:\n%s", out)
 	}
 }
+
+// TestOpenAPIPublished checks both OpenAPI documents kube-apiserver
+// aggregates from signet-apiserver carry signet's definitions.
+func TestOpenAPIPublished(t *testing.T) {
+	ctx := context.Background()
+	v2, err := cluster.Kube.Discovery().RESTClient().Get().AbsPath("/openapi/v2").DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("/openapi/v2: %v", err)
+	}
+	for _, def := range []string{"dev.signet.api.networking.v1.Ingress", "dev.signet.api.networking.v1beta1.IngressBackend", "dev.signet.api.discovery.v1alpha1.Endpoint"} {
+		if !strings.Contains(string(v2), `"`+def+`"`) {
+			t.Errorf("/openapi/v2 lacks the definition %s", def)
+		}
+	}
+	v3, err := cluster.Kube.Discovery().RESTClient().Get().AbsPath("/openapi/v3/apis/discovery.signet.dev/v1").DoRaw(ctx)
+	if err != nil {
+		t.Fatalf("/openapi/v3: %v", err)
+	}
+	if !strings.Contains(string(v3), `"dev.signet.api.discovery.v1.EndpointSlice"`) || !strings.Contains(string(v3), `x-kubernetes-group-version-kind`) {
+		t.Errorf("/openapi/v3/apis/discovery.signet.dev/v1 lacks the EndpointSlice schema with its GVK")
+	}
+}
