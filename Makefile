@@ -30,8 +30,11 @@ test: ## Unit tests: all packages of all modules, incl. round-trip fuzzing and v
 	cd $(STAGING)/client-go && go test $(GOTESTFLAGS) ./...
 
 .PHONY: test-integration
-test-integration: ## Integration tests against real components (embedded etcd, ...)
-	go test $(GOTESTFLAGS) -count=1 ./test/integration/...
+test-integration: ## Integration tests: etcd, upstream kube-apiserver and kubectl, signet-apiserver
+	# Build the upstream binaries once, outside the test timeout; the test
+	# packages then find them cached under _output/upstream.
+	hack/build-upstream.sh kube-apiserver kubectl
+	go test $(GOTESTFLAGS) -count=1 -timeout 30m ./test/integration/...
 
 .PHONY: verify
 verify: ## gofmt, go vet, go.mod tidiness and generated code up to date

@@ -28,8 +28,10 @@ for component in "${components[@]}"; do
         continue
     fi
     echo "building ${component} ${version} (a cold build takes minutes)" >&2
-    # Build to a temporary name so an interrupted build never looks done.
-    (cd "${UPSTREAM}" && CGO_ENABLED=0 go build -trimpath -o "${bin_dir}/.${component}.tmp" "k8s.io/kubernetes/cmd/${component}")
-    mv "${bin_dir}/.${component}.tmp" "${bin_dir}/${component}"
+    # Build to a temporary name of this run's own, so an interrupted build
+    # never looks done and two concurrent runs never write the same file.
+    tmp="${bin_dir}/.${component}.tmp.$$"
+    (cd "${UPSTREAM}" && CGO_ENABLED=0 go build -trimpath -o "${tmp}" "k8s.io/kubernetes/cmd/${component}")
+    mv -f "${tmp}" "${bin_dir}/${component}"
 done
 echo "${bin_dir}"
