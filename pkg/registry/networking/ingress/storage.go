@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -158,7 +157,7 @@ func ports(ing *networking.Ingress) string {
 	if len(ing.Spec.TLS) > 0 {
 		return "80, 443"
 	}
-	return strconv.Itoa(80)
+	return "80"
 }
 
 // joinOrNone joins at most max items, saying how many more there are, as
