@@ -20,8 +20,6 @@ limitations under the License.
 package apiserver
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -33,17 +31,5 @@ import (
 var cluster *framework.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	ctx := context.Background()
-	var err error
-	cluster, err = framework.Start(ctx)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "starting the test cluster: %v\n", err)
-		return 1
-	}
-	defer cluster.Stop()
-	return m.Run()
+	os.Exit(framework.RunTests(m, &cluster))
 }

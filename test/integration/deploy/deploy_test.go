@@ -22,7 +22,6 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,19 +41,7 @@ import (
 var cluster *framework.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	ctx := context.Background()
-	var err error
-	cluster, err = framework.Start(ctx)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "starting the test cluster: %v\n", err)
-		return 1
-	}
-	defer cluster.Stop()
-	return m.Run()
+	os.Exit(framework.RunTests(m, &cluster))
 }
 
 // kubectlResult is what a kubectl run printed.

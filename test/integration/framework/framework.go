@@ -438,3 +438,16 @@ func (c *Cluster) Logs(name string) string {
 	}
 	return string(data)
 }
+
+// RunTests is the TestMain of an integration test package: it starts a
+// cluster, stores it in *c for the tests, runs them and stops the cluster.
+func RunTests(m interface{ Run() int }, c **Cluster) int {
+	cluster, err := Start(context.Background())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting the test cluster: %v\n", err)
+		return 1
+	}
+	defer cluster.Stop()
+	*c = cluster
+	return m.Run()
+}
