@@ -204,8 +204,8 @@ func TestKustomization(t *testing.T) {
 	if got := nonEmpty(lines); len(got) != len(want) {
 		t.Errorf("kubectl apply -k printed %d objects, want %d:\n%s", len(got), len(want), res.stdout)
 	}
-	if strings.Contains(res.stdout, "deployment.apps/") {
-		t.Errorf("kubectl apply -k applies a Deployment; the default is the embedded-etcd StatefulSet only:\n%s", res.stdout)
+	if strings.Contains(res.stdout, "deployment.apps/signet-apiserver ") {
+		t.Errorf("kubectl apply -k applies the signet-apiserver Deployment; the default is the embedded-etcd StatefulSet only:\n%s", res.stdout)
 	}
 }
 

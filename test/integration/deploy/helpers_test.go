@@ -44,6 +44,7 @@ var manifestFiles = []string{
 	"apiserver-embedded-etcd.yaml",
 	"apiserver-external-etcd.yaml",
 	"apiservices.yaml",
+	"controller-manager.yaml",
 }
 
 // deployDir returns the repository's deploy/ directory.
