@@ -38,8 +38,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	cmapp "signet.dev/signet/cmd/signet-controller-manager/app"
 	discoveryv1 "signet.dev/api/discovery/v1"
+	cmapp "signet.dev/signet/cmd/signet-controller-manager/app"
 )
 
 const (
