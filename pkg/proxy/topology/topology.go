@@ -38,7 +38,7 @@ import (
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/api/validate/content"
 )
 
 // AnnotationKeys is the Service annotation holding the ordered topology
@@ -79,7 +79,7 @@ func ParseKeys(value string) ([]string, error) {
 				problems = append(problems, fmt.Sprintf("key %d: %q may only be the last key", i, Any))
 			}
 		default:
-			for _, msg := range validation.IsQualifiedName(k) {
+			for _, msg := range content.IsLabelKey(k) {
 				problems = append(problems, fmt.Sprintf("key %d: %q is not a valid label key: %s", i, k, msg))
 			}
 		}

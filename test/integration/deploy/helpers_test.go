@@ -45,6 +45,7 @@ var manifestFiles = []string{
 	"apiserver-external-etcd.yaml",
 	"apiservices.yaml",
 	"controller-manager.yaml",
+	"topology-keys-policy.yaml",
 }
 
 // deployDir returns the repository's deploy/ directory.
