@@ -36,6 +36,13 @@ test-integration: ## Integration tests: etcd, upstream kube-apiserver and kubect
 	hack/build-upstream.sh kube-apiserver kubectl
 	go test $(GOTESTFLAGS) -count=1 -timeout 30m ./test/integration/...
 
+.PHONY: bench
+bench: bench-endpointslice ## Every documented benchmark (docs/benchmarks.md)
+
+.PHONY: bench-endpointslice
+bench-endpointslice: ## EndpointSlice rollout cost: signet vs upstream's reconciler vs one Endpoints object
+	go run ./test/bench/endpointslice
+
 .PHONY: verify
 verify: ## gofmt, go vet, go.mod tidiness and generated code up to date
 	hack/verify-gofmt.sh
