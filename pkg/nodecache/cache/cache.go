@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -141,6 +142,10 @@ type Cache struct {
 	flights flightGroup
 	metrics *metrics
 
+	// successTTL and denialTTL are the caps in force: cfg's, until
+	// SetTTLCaps changes them.
+	successTTL, denialTTL atomic.Int64
+
 	prefetchSem chan struct{}
 	bgMu        sync.Mutex // orders bg.Add before bg.Wait
 	closed      bool       // guarded by bgMu
@@ -179,9 +184,26 @@ func New(cfg Config, next Resolver, opts ...Option) (*Cache, error) {
 	for i := range c.shards {
 		c.shards[i].init(cfg.MaxEntries / n)
 	}
+	c.successTTL.Store(int64(cfg.SuccessTTL))
+	c.denialTTL.Store(int64(cfg.DenialTTL))
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.metrics = newMetrics(c)
 	return c, nil
+}
+
+// SetTTLCaps changes the caps on the TTL of positive and negative answers
+// (Config.SuccessTTL and DenialTTL) for answers stored from now on; cached
+// answers keep the TTL they were stored with. Zero means the default. Both
+// must be at least 1s.
+func (c *Cache) SetTTLCaps(success, denial time.Duration) error {
+	setDefault(&success, DefaultSuccessTTL)
+	setDefault(&denial, DefaultDenialTTL)
+	if success < time.Second || denial < time.Second {
+		return fmt.Errorf("cache success and denial TTLs must be at least 1s, got %v and %v", success, denial)
+	}
+	c.successTTL.Store(int64(success))
+	c.denialTTL.Store(int64(denial))
+	return nil
 }
 
 // Close cancels upstream fetches and background refreshes and waits for the
@@ -328,13 +350,13 @@ func (c *Cache) cacheTTL(m *dns.Msg, tmpl *dnswire.Template, truncated bool) (ti
 	var limit time.Duration
 	switch {
 	case m.Rcode == dns.RcodeSuccess && len(m.Answer) > 0:
-		ttl, limit = tmpl.MinTTL(), c.cfg.SuccessTTL
+		ttl, limit = tmpl.MinTTL(), time.Duration(c.successTTL.Load())
 	case m.Rcode == dns.RcodeSuccess || m.Rcode == dns.RcodeNameError:
 		soa := findSOA(m.Ns)
 		if soa == nil {
 			return 0, false
 		}
-		ttl, limit = min(soa.Hdr.Ttl, soa.Minttl, tmpl.MinTTL()), c.cfg.DenialTTL
+		ttl, limit = min(soa.Hdr.Ttl, soa.Minttl, tmpl.MinTTL()), time.Duration(c.denialTTL.Load())
 	default:
 		return 0, false
 	}

@@ -608,6 +608,45 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	}
 }
 
+func TestSetTTLCaps(t *testing.T) {
+	nx := func(q dnswire.Question) (*dns.Msg, error) {
+		if strings.HasPrefix(q.Name, "nx") {
+			return reply(q, dns.RcodeNameError, "example. 600 IN SOA ns.example. host.example. 1 7200 900 1209600 600"), nil
+		}
+		return positive(3600)(q)
+	}
+	h := newHarness(t, Config{SuccessTTL: 30 * time.Second, DenialTTL: 5 * time.Second}, nx)
+	if got := ttls(h.resolve(ask{name: "before.example."})); got[0] != 30 {
+		t.Fatalf("TTL before SetTTLCaps = %d, want 30", got[0])
+	}
+	if err := h.c.SetTTLCaps(10*time.Second, 2*time.Second); err != nil {
+		t.Fatalf("SetTTLCaps() = %v", err)
+	}
+	if got := ttls(h.resolve(ask{name: "after.example."})); got[0] != 10 {
+		t.Errorf("positive TTL after SetTTLCaps = %d, want the new cap 10", got[0])
+	}
+	if got := ttls(h.resolve(ask{name: "nx.example."})); got[0] != 2 {
+		t.Errorf("negative TTL after SetTTLCaps = %d, want the new cap 2", got[0])
+	}
+	h.clock.Step(15 * time.Second)
+	if m, hit := h.lookup(ask{name: "before.example."}); !hit || ttls(m)[0] != 15 {
+		t.Errorf("an answer cached before SetTTLCaps: hit %v, answer %v; want it kept with its own TTL (15 left)", hit, m)
+	}
+
+	if err := h.c.SetTTLCaps(0, 0); err != nil {
+		t.Fatalf("SetTTLCaps(0, 0) = %v", err)
+	}
+	if got := ttls(h.resolve(ask{name: "defaults.example."})); got[0] != uint32(DefaultSuccessTTL/time.Second) {
+		t.Errorf("TTL with default caps = %d, want %v", got[0], DefaultSuccessTTL)
+	}
+	if err := h.c.SetTTLCaps(500*time.Millisecond, time.Second); err == nil {
+		t.Error("SetTTLCaps(500ms, 1s) succeeded, want an error for a cap under 1s")
+	}
+	if got := ttls(h.resolve(ask{name: "still.example."})); got[0] != uint32(DefaultSuccessTTL/time.Second) {
+		t.Errorf("TTL after a rejected SetTTLCaps = %d, want the caps unchanged", got[0])
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -174,12 +175,23 @@ type Forwarder struct {
 	cfg     Config
 	clock   clock.PassiveClock
 	dialer  *net.Dialer
-	groups  []*Group
-	zones   map[string]*Group // lower-case FQDN -> group
+	routes  atomic.Pointer[routes] // replaced by SetGroups
+	setMu   sync.Mutex             // serialises SetGroups and Close
 	sem     chan struct{}
 	metrics *metrics
 
 	lastSuccess atomic.Int64 // unix nanoseconds of the last upstream answer
+}
+
+// routes is one set of groups and the zones routed to them. SetGroups
+// replaces it; the TCP pools of the old set close once no resolution uses it.
+type routes struct {
+	groups []*Group
+	zones  map[string]*Group // lower-case FQDN -> group
+
+	mu      sync.Mutex
+	users   int  // resolutions using this set
+	retired bool // replaced; close the pools when users drops to 0
 }
 
 // New returns a forwarder for the given groups.
@@ -192,25 +204,108 @@ func New(cfg Config, groups []GroupConfig, opts ...Option) (*Forwarder, error) {
 		cfg:     cfg,
 		clock:   clock.RealClock{},
 		dialer:  &net.Dialer{},
-		zones:   map[string]*Group{},
 		sem:     make(chan struct{}, cfg.MaxConcurrent),
 		metrics: newMetrics(),
 	}
 	for _, o := range opts {
 		o(f)
 	}
-	for _, gc := range groups {
-		g, err := f.newGroup(gc)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		f.groups = append(f.groups, g)
+	rt, err := f.newRoutes(groups)
+	if err != nil {
+		return nil, err
 	}
+	f.routes.Store(rt)
 	return f, nil
 }
 
-func (f *Forwarder) newGroup(gc GroupConfig) (*Group, error) {
+// SetGroups replaces every group with new ones built from groups, as New
+// does, without disturbing resolutions under way: they finish on the old
+// groups, whose TCP connections are closed once the last one returns. The
+// new groups start with fresh connections and every upstream healthy; the
+// metrics and the time of the last upstream answer carry over. On error the
+// old groups stay in place.
+func (f *Forwarder) SetGroups(groups []GroupConfig) error {
+	f.setMu.Lock()
+	defer f.setMu.Unlock()
+	rt, err := f.newRoutes(groups)
+	if err != nil {
+		return err
+	}
+	f.routes.Swap(rt).retire()
+	return nil
+}
+
+func (f *Forwarder) newRoutes(groups []GroupConfig) (*routes, error) {
+	rt := &routes{zones: map[string]*Group{}}
+	for _, gc := range groups {
+		g, err := f.newGroup(rt, gc)
+		if err != nil {
+			rt.closePools()
+			return nil, err
+		}
+		rt.groups = append(rt.groups, g)
+	}
+	return rt, nil
+}
+
+// acquireRoutes returns the current routes, counted as in use until release.
+func (f *Forwarder) acquireRoutes() *routes {
+	for {
+		rt := f.routes.Load()
+		rt.mu.Lock()
+		if !rt.retired {
+			rt.users++
+			rt.mu.Unlock()
+			return rt
+		}
+		// Replaced between Load and Lock: the new set is already stored.
+		rt.mu.Unlock()
+	}
+}
+
+func (rt *routes) release() {
+	rt.mu.Lock()
+	rt.users--
+	last := rt.retired && rt.users == 0
+	rt.mu.Unlock()
+	if last {
+		rt.closePools()
+	}
+}
+
+// retire marks rt replaced and closes its pools unless a resolution still
+// uses it; the last one to return closes them then.
+func (rt *routes) retire() {
+	rt.mu.Lock()
+	rt.retired = true
+	idle := rt.users == 0
+	rt.mu.Unlock()
+	if idle {
+		rt.closePools()
+	}
+}
+
+func (rt *routes) closePools() {
+	for _, g := range rt.groups {
+		for _, u := range g.upstreams {
+			u.pool.close()
+		}
+	}
+}
+
+// route returns the group with the longest zone that is name or a parent of
+// it, or nil.
+func (rt *routes) route(name string) *Group {
+	name = strings.ToLower(dns.Fqdn(name))
+	for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
+		if g, ok := rt.zones[name[off:]]; ok {
+			return g
+		}
+	}
+	return rt.zones["."]
+}
+
+func (f *Forwarder) newGroup(rt *routes, gc GroupConfig) (*Group, error) {
 	if len(gc.Zones) == 0 {
 		return nil, fmt.Errorf("upstream group %q routes no zone", gc.Name)
 	}
@@ -223,10 +318,10 @@ func (f *Forwarder) newGroup(gc GroupConfig) (*Group, error) {
 			return nil, fmt.Errorf("upstream group %q: %q is not a domain name", gc.Name, z)
 		}
 		z = strings.ToLower(dns.Fqdn(z))
-		if other, ok := f.zones[z]; ok {
+		if other, ok := rt.zones[z]; ok {
 			return nil, fmt.Errorf("zone %q is routed to both upstream groups %q and %q", z, other.name, gc.Name)
 		}
-		f.zones[z] = g
+		rt.zones[z] = g
 		g.zones = append(g.zones, z)
 	}
 	for _, s := range gc.Servers {
@@ -255,20 +350,18 @@ func NormalizeAddr(s string) (string, error) {
 	return net.JoinHostPort(host, "53"), nil
 }
 
-// Close closes all pooled connections.
+// Close closes all pooled connections of the current groups.
 func (f *Forwarder) Close() {
-	for _, g := range f.groups {
-		for _, u := range g.upstreams {
-			u.pool.close()
-		}
-	}
+	f.setMu.Lock()
+	defer f.setMu.Unlock()
+	f.routes.Load().closePools()
 }
 
 // Collectors returns the forwarder's Prometheus collectors.
 func (f *Forwarder) Collectors() []prometheus.Collector { return f.metrics.collectors() }
 
-// Groups returns the upstream groups in configuration order.
-func (f *Forwarder) Groups() []*Group { return f.groups }
+// Groups returns the current upstream groups in configuration order.
+func (f *Forwarder) Groups() []*Group { return f.routes.Load().groups }
 
 // LastSuccess returns when an upstream last answered, or the zero time.
 func (f *Forwarder) LastSuccess() time.Time {
@@ -281,19 +374,13 @@ func (f *Forwarder) LastSuccess() time.Time {
 
 // Route returns the group serving name: the one with the longest zone that is
 // name or a parent of it, or nil.
-func (f *Forwarder) Route(name string) *Group {
-	name = strings.ToLower(dns.Fqdn(name))
-	for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
-		if g, ok := f.zones[name[off:]]; ok {
-			return g
-		}
-	}
-	return f.zones["."]
-}
+func (f *Forwarder) Route(name string) *Group { return f.routes.Load().route(name) }
 
 // Resolve sends q to the group serving its name and returns the answer.
 func (f *Forwarder) Resolve(ctx context.Context, q dnswire.Question) (*dns.Msg, error) {
-	g := f.Route(q.Name)
+	rt := f.acquireRoutes()
+	defer rt.release()
+	g := rt.route(q.Name)
 	if g == nil {
 		return nil, fmt.Errorf("%w %q", ErrNoRoute, q.Name)
 	}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -479,5 +480,80 @@ func TestReadResolvConf(t *testing.T) {
 	}
 	if _, err := ReadResolvConf(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("missing file: want an error")
+	}
+}
+
+func TestSetGroups(t *testing.T) {
+	oldUp := dnstest.Start(t, dnstest.Options{MaxTCPQueries: -1}, answerA)
+	newUp := dnstest.Start(t, dnstest.Options{MaxTCPQueries: -1}, answerA)
+	arrived, release := make(chan struct{}), make(chan struct{})
+	slow := dnstest.Start(t, dnstest.Options{MaxTCPQueries: -1}, func(w dns.ResponseWriter, r *dns.Msg) {
+		arrived <- struct{}{}
+		<-release
+		answerA(w, r)
+	})
+	groups := func(cluster string) []GroupConfig {
+		return []GroupConfig{
+			{Name: "cluster", Zones: []string{"cluster.local"}, Servers: []string{cluster}, Protocol: TCP},
+			{Name: "slow", Zones: []string{"slow.test"}, Servers: []string{slow.Addr}, Protocol: TCP},
+		}
+	}
+	f := newForwarder(t, Config{}, groups(oldUp.Addr)...)
+	ctx := context.Background()
+	m, err := f.Resolve(ctx, question("a.cluster.local."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAnswer(t, m, "a.cluster.local.")
+
+	// A resolution under way when the groups change finishes on the old ones.
+	done := make(chan error, 1)
+	go func() {
+		m, err := f.Resolve(ctx, question("in-flight.slow.test."))
+		if err == nil && (len(m.Answer) != 2 || m.Answer[1].(*dns.TXT).Txt[0] != "in-flight.slow.test.") {
+			err = fmt.Errorf("wrong answer %v", m)
+		}
+		done <- err
+	}()
+	<-arrived
+	old := f.routes.Load()
+	if err := f.SetGroups(groups(newUp.Addr)); err != nil {
+		t.Fatalf("SetGroups() = %v", err)
+	}
+	if n := old.groups[0].upstreams[0].pool.openConns(); n != 1 {
+		t.Errorf("old cluster pool has %d open connections while a resolution uses the old groups, want 1", n)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("resolution under way during SetGroups: %v", err)
+	}
+	for _, g := range old.groups {
+		if n := g.upstreams[0].pool.openConns(); n != 0 {
+			t.Errorf("old group %s keeps %d open connections after its last resolution, want 0", g.name, n)
+		}
+	}
+
+	m, err = f.Resolve(ctx, question("b.cluster.local."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAnswer(t, m, "b.cluster.local.")
+	if got, want := len(oldUp.Queries("b.cluster.local.")), 0; got != want {
+		t.Errorf("old upstream got %d queries after SetGroups, want %d", got, want)
+	}
+	if got, want := len(newUp.Queries("b.cluster.local.")), 1; got != want {
+		t.Errorf("new upstream got %d queries after SetGroups, want %d", got, want)
+	}
+	if f.LastSuccess().IsZero() {
+		t.Error("LastSuccess lost by SetGroups")
+	}
+
+	// Invalid groups leave the current ones in place.
+	bad := append(groups(oldUp.Addr), GroupConfig{Name: "dup", Zones: []string{"cluster.local"}, Servers: []string{oldUp.Addr}})
+	if err := f.SetGroups(bad); err == nil || !strings.Contains(err.Error(), "routed to both") {
+		t.Fatalf("SetGroups(duplicate zone) = %v, want an error", err)
+	}
+	if got := f.Route("c.cluster.local.").Upstreams()[0].Addr(); got != newUp.Addr {
+		t.Errorf("after a failed SetGroups cluster.local goes to %s, want %s", got, newUp.Addr)
 	}
 }

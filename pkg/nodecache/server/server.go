@@ -81,6 +81,11 @@ type Server struct {
 
 	probes   atomic.Pointer[map[string]string] // probe name (lower-case wire) -> upstream
 	loopedTo atomic.Pointer[string]            // upstream whose probe came back
+
+	// reloadMu serialises Reload; it guards groups and the reloadable
+	// fields of cfg (see Reload), which nothing else writes.
+	reloadMu sync.Mutex
+	groups   []forward.GroupConfig // the forwarder's current groups
 }
 
 // New builds a server from cfg and registers its metrics on reg (skipped when
@@ -105,18 +110,14 @@ func New(cfg Config, reg prometheus.Registerer, opts ...Option) (*Server, error)
 		ap, _ := parseListenAddr(a) // validated
 		s.listen = append(s.listen, ap)
 	}
-	nameservers := cfg.UpstreamServers
-	if len(nameservers) == 0 {
-		var err error
-		if nameservers, err = forward.ReadResolvConf(cfg.ResolvConf); err != nil {
-			return nil, err
-		}
+	groups, err := upstreamGroups(cfg)
+	if err != nil {
+		return nil, err
 	}
-	groups := cfg.groups(nameservers)
 	if err := checkStaticLoop(s.listen, groups); err != nil {
 		return nil, err
 	}
-	var err error
+	s.groups = groups
 	if s.fwd, err = forward.New(cfg.Forward, groups, forward.WithClock(s.clock)); err != nil {
 		return nil, err
 	}
