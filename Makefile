@@ -28,6 +28,12 @@ test: ## Unit tests: all packages of all modules, incl. round-trip fuzzing and v
 	go test $(GOTESTFLAGS) $(UNIT_PKGS)
 	cd $(STAGING)/api && go test $(GOTESTFLAGS) ./...
 	cd $(STAGING)/client-go && go test $(GOTESTFLAGS) ./...
+	$(MAKE) --no-print-directory test-fuzz
+
+FUZZTIME ?= 15s
+.PHONY: test-fuzz
+test-fuzz: ## A short fuzzing run of node-cache's query path (the corpus also runs in every go test)
+	go test -run '^$$' -fuzz '^FuzzServeQuery$$' -fuzztime $(FUZZTIME) ./pkg/nodecache/server
 
 .PHONY: test-integration
 test-integration: ## Integration tests: etcd, upstream kube-apiserver and kubectl, signet-apiserver
