@@ -17,12 +17,9 @@ limitations under the License.
 package iptables
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
-	"fmt"
 	"net/netip"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -80,31 +77,4 @@ func protocolArg(p corev1.Protocol) string {
 // hostPrefix is ip/32 or ip/128.
 func hostPrefix(ip netip.Addr) string {
 	return netip.PrefixFrom(ip, ip.BitLen()).String()
-}
-
-// line appends one rule, "-A chain args...", quoting what needs it.
-type lineWriter struct {
-	buf   *bytes.Buffer
-	count int
-}
-
-func (w *lineWriter) rule(chain string, args ...string) {
-	w.buf.WriteString("-A ")
-	w.buf.WriteString(chain)
-	for _, a := range args {
-		w.buf.WriteByte(' ')
-		w.buf.WriteString(a)
-	}
-	w.buf.WriteByte('\n')
-	w.count++
-}
-
-// comment returns the -m comment arguments; the text is quoted.
-func comment(text string) []string {
-	return []string{"-m", "comment", "--comment", strconv.Quote(text)}
-}
-
-// probability formats 1/n as iptables' statistic module wants it.
-func probability(n int) string {
-	return fmt.Sprintf("%0.10f", 1.0/float64(n))
 }

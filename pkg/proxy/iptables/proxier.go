@@ -32,7 +32,6 @@ limitations under the License.
 package iptables
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -110,7 +109,10 @@ type Proxier struct {
 	cfg      Config
 	family   corev1.IPFamily
 	familyL  string
-	render   renderContext
+	render   *renderContext
+	// out is the restore input, its buffer reused from one sync to the
+	// next.
+	out lineWriter
 	masqMark string
 	slices   *proxy.SliceCache
 
@@ -171,7 +173,7 @@ func New(cfg Config) (*Proxier, error) {
 		cfg:          cfg,
 		family:       family,
 		familyL:      string(family),
-		render:       renderContext{clusterCIDR: cfg.ClusterCIDR, masqueradeAll: cfg.MasqueradeAll},
+		render:       newRenderContext(cfg.ClusterCIDR, cfg.MasqueradeAll),
 		masqMark:     fmt.Sprintf("0x%x", uint32(1)<<cfg.MasqueradeBit),
 		slices:       proxy.NewSliceCache(),
 		services:     map[types.NamespacedName]*corev1.Service{},
@@ -280,6 +282,9 @@ func (p *Proxier) OnNodeSynced() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.nodeSynced = true
+	if p.trigger != nil {
+		p.trigger()
+	}
 }
 
 // SyncLoop runs syncs paced between minInterval and the full sync
@@ -309,10 +314,6 @@ func (p *Proxier) Pending() int {
 	return p.dirty.Len()
 }
 
-// ErrNotSynced is returned by Sync before the informers have listed
-// everything: writing rules from a partial view would cut Services off.
-var ErrNotSynced = fmt.Errorf("informers have not synced yet")
-
 // Sync brings the rules in line with the Services and slices seen so far.
 func (p *Proxier) Sync(ctx context.Context) error {
 	p.syncMu.Lock()
@@ -321,9 +322,12 @@ func (p *Proxier) Sync(ctx context.Context) error {
 
 	// Take the changes under the event lock; compute without it.
 	p.mu.Lock()
-	if !p.servicesSynced || !p.slicesSynced {
+	if !p.servicesSynced || !p.slicesSynced || !p.nodeSynced {
 		p.mu.Unlock()
-		logger.V(2).Info("Not syncing: waiting for the Service and EndpointSlice informers")
+		// Without every Service and slice the rules would cut Services
+		// off; without this node's labels topology keys would choose
+		// wrongly.
+		logger.V(2).Info("Not syncing: waiting for the Service, EndpointSlice and Node informers")
 		return nil
 	}
 	now := p.cfg.Now()
@@ -436,39 +440,58 @@ func (p *Proxier) sync(ctx context.Context, logger klog.Logger, full bool, chang
 		return p.programmed[name]
 	}
 
-	// Which per-Service chains exist after this sync, and which to delete.
-	wanted := sets.New[string]()
+	// Which per-Service chains to delete. A full sync compares every
+	// chain it writes with what the kernel has; a partial one only the
+	// changed Services' chains before and after, so that its cost follows
+	// the size of the change, not of the cluster.
+	var wanted, stale sets.Set[string]
 	if full {
+		n := 0
+		for _, name := range names {
+			for _, pr := range current(name).ports {
+				n += len(pr.natChains)
+			}
+		}
+		wanted = make(sets.Set[string], n)
 		for _, name := range names {
 			for _, pr := range current(name).ports {
 				wanted.Insert(pr.natChains...)
 			}
 		}
-	} else {
-		wanted = p.written.Clone()
-		for name := range next {
-			if old := p.programmed[name]; old != nil {
-				for _, pr := range old.ports {
-					wanted.Delete(pr.natChains...)
-				}
-			}
-		}
-		for _, sr := range next {
-			if sr != nil {
-				for _, pr := range sr.ports {
-					wanted.Insert(pr.natChains...)
-				}
-			}
-		}
-	}
-	stale := p.written.Difference(wanted)
-	if full {
 		existing, err := p.existingChains(ctx)
 		if err != nil {
 			p.cfg.Metrics.RestoreFailures.WithLabelValues(p.familyL).Inc()
 			return fmt.Errorf("reading the current nat chains: %w", err)
 		}
-		stale = stale.Union(existing.Difference(wanted))
+		stale = sets.New[string]()
+		for _, set := range []sets.Set[string]{p.written, existing} {
+			for c := range set {
+				if !wanted.Has(c) {
+					stale.Insert(c)
+				}
+			}
+		}
+	} else {
+		kept := sets.New[string]()
+		for _, sr := range next {
+			if sr != nil {
+				for _, pr := range sr.ports {
+					kept.Insert(pr.natChains...)
+				}
+			}
+		}
+		stale = sets.New[string]()
+		for name := range next {
+			if old := p.programmed[name]; old != nil {
+				for _, pr := range old.ports {
+					for _, c := range pr.natChains {
+						if !kept.Has(c) && p.written.Has(c) {
+							stale.Insert(c)
+						}
+					}
+				}
+			}
+		}
 	}
 
 	if err := p.ensureJumps(ctx, full); err != nil {
@@ -496,7 +519,19 @@ func (p *Proxier) sync(ctx context.Context, logger klog.Logger, full bool, chang
 		}
 	}
 	p.sortedNames = names
-	p.written = wanted
+	if full {
+		p.written = wanted
+		p.render.forget(wanted.Has)
+	} else {
+		p.written.Delete(stale.UnsortedList()...)
+		for _, sr := range next {
+			if sr != nil {
+				for _, pr := range sr.ports {
+					p.written.Insert(pr.natChains...)
+				}
+			}
+		}
+	}
 	p.cfg.Metrics.Rules.WithLabelValues(p.familyL, "nat").Set(float64(natCount))
 	p.cfg.Metrics.Rules.WithLabelValues(p.familyL, "filter").Set(float64(filterCount))
 	p.updateTopologyMetrics()
@@ -519,99 +554,122 @@ func (p *Proxier) namesChanged(next map[types.NamespacedName]*serviceRules) bool
 // ruleset renders the iptables-restore input.
 func (p *Proxier) ruleset(full bool, names []types.NamespacedName, current func(types.NamespacedName) *serviceRules,
 	next map[types.NamespacedName]*serviceRules, stale sets.Set[string]) ([]byte, int, int) {
-	var b bytes.Buffer
-	natCount, filterCount := 0, 0
-
-	// filter
-	b.WriteString("*filter\n")
-	for _, c := range []string{chainServices, chainExternalServices, chainForward, chainNodePorts} {
-		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
+	w := &p.out
+	w.reset()
+	rewritten := func(name types.NamespacedName) bool {
+		if full {
+			return true
+		}
+		_, changed := next[name]
+		return changed
 	}
-	fw := &lineWriter{buf: &b}
-	fw.rule(chainForward, append(comment("forward rule for masqueraded traffic"),
-		"-m", "mark", "--mark", p.masqMark+"/"+p.masqMark, "-j", "ACCEPT")...)
-	fw.rule(chainForward, append(comment("established and related connections"),
-		"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")...)
-	filterCount += fw.count
+	// Size the buffer once: growing a 50 MB buffer by doubling copies it
+	// several times over.
+	size := 4096 + 64*stale.Len()
 	for _, name := range names {
 		for _, pr := range current(name).ports {
-			b.Write(pr.filterServices)
-			b.Write(pr.filterExternal)
-			b.Write(pr.filterNodePts)
+			size += len(pr.filterServices) + len(pr.filterExternal) + len(pr.filterNodePts) + len(pr.natServices) + len(pr.natNodePorts)
+			if rewritten(name) {
+				size += len(pr.natRules) + 40*len(pr.natChains)
+			}
+		}
+	}
+	w.buf.Grow(size)
+	natCount, filterCount := 0, 0
+	declare := func(chain string) {
+		w.buf.WriteByte(':')
+		w.buf.WriteString(chain)
+		w.buf.WriteString(" - [0:0]\n")
+	}
+
+	// filter
+	w.buf.WriteString("*filter\n")
+	for _, c := range []string{chainServices, chainExternalServices, chainForward, chainNodePorts} {
+		declare(c)
+	}
+	w.begin(chainForward).comment("forward rule for masqueraded traffic").
+		args("-m", "mark", "--mark", p.masqMark+"/"+p.masqMark, "-j", "ACCEPT").end()
+	w.begin(chainForward).comment("established and related connections").
+		args("-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT").end()
+	for _, name := range names {
+		for _, pr := range current(name).ports {
+			w.buf.Write(pr.filterServices)
+			w.buf.Write(pr.filterExternal)
+			w.buf.Write(pr.filterNodePts)
 			filterCount += pr.filterCount
 		}
 	}
-	b.WriteString("COMMIT\n")
+	w.buf.WriteString("COMMIT\n")
+	filterCount += w.count
+	w.count = 0
 
 	// nat
-	b.WriteString("*nat\n")
+	w.buf.WriteString("*nat\n")
 	for _, c := range []string{chainServices, chainNodePorts, chainPostrouting, chainMarkMasq} {
-		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
+		declare(c)
 	}
 	// Declare (and so flush) the chains being rewritten, and the stale
 	// ones about to be deleted.
 	for _, name := range names {
-		if _, changed := next[name]; !full && !changed {
+		if !rewritten(name) {
 			continue
 		}
 		for _, pr := range current(name).ports {
 			for _, c := range pr.natChains {
-				b.WriteString(":")
-				b.WriteString(c)
-				b.WriteString(" - [0:0]\n")
+				declare(c)
 			}
 		}
 	}
 	staleList := stale.UnsortedList()
 	slices.Sort(staleList)
 	for _, c := range staleList {
-		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
+		declare(c)
 	}
-	nw := &lineWriter{buf: &b}
-	nw.rule(chainMarkMasq, "-j", "MARK", "--or-mark", p.masqMark)
-	nw.rule(chainPostrouting, "-m", "mark", "!", "--mark", p.masqMark+"/"+p.masqMark, "-j", "RETURN")
-	nw.rule(chainPostrouting, "-j", "MARK", "--xor-mark", p.masqMark)
-	nw.rule(chainPostrouting, append(comment("kubernetes service traffic requiring SNAT"), "-j", "MASQUERADE", "--random-fully")...)
+	w.rule(chainMarkMasq, "-j", "MARK", "--or-mark", p.masqMark)
+	w.rule(chainPostrouting, "-m", "mark", "!", "--mark", p.masqMark+"/"+p.masqMark, "-j", "RETURN")
+	w.rule(chainPostrouting, "-j", "MARK", "--xor-mark", p.masqMark)
+	w.begin(chainPostrouting).comment("kubernetes service traffic requiring SNAT").args("-j", "MASQUERADE", "--random-fully").end()
 	for _, name := range names {
 		for _, pr := range current(name).ports {
-			b.Write(pr.natServices)
+			w.buf.Write(pr.natServices)
 			natCount += pr.natCount
 		}
 	}
 	// Node ports last: they match on the local address type, after every
 	// specific Service address.
+	const lastRule = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
 	if len(p.cfg.NodePortAddresses) == 0 {
 		loopback := "127.0.0.0/8"
 		if p.family == corev1.IPv6Protocol {
 			loopback = "::1/128"
 		}
-		nw.rule(chainServices, append(comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
-			"!", "-d", loopback, "-m", "addrtype", "--dst-type", "LOCAL", "-j", chainNodePorts)...)
+		w.begin(chainServices).comment(lastRule).args("!", "-d", loopback, "-m", "addrtype", "--dst-type", "LOCAL", "-j", chainNodePorts).end()
 	} else {
 		for _, pfx := range p.cfg.NodePortAddresses {
-			nw.rule(chainServices, append(comment("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
-				"-d", pfx.String(), "-m", "addrtype", "--dst-type", "LOCAL", "-j", chainNodePorts)...)
+			w.begin(chainServices).comment(lastRule).args("-d", pfx.String(), "-m", "addrtype", "--dst-type", "LOCAL", "-j", chainNodePorts).end()
 		}
 	}
 	for _, name := range names {
 		for _, pr := range current(name).ports {
-			b.Write(pr.natNodePorts)
+			w.buf.Write(pr.natNodePorts)
 		}
 	}
 	for _, name := range names {
-		if _, changed := next[name]; !full && !changed {
+		if !rewritten(name) {
 			continue
 		}
 		for _, pr := range current(name).ports {
-			b.Write(pr.natRules)
+			w.buf.Write(pr.natRules)
 		}
 	}
 	for _, c := range staleList {
-		fmt.Fprintf(&b, "-X %s\n", c)
+		w.buf.WriteString("-X ")
+		w.buf.WriteString(c)
+		w.buf.WriteByte('\n')
 	}
-	natCount += nw.count
-	b.WriteString("COMMIT\n")
-	return b.Bytes(), natCount, filterCount
+	natCount += w.count
+	w.buf.WriteString("COMMIT\n")
+	return w.buf.Bytes(), natCount, filterCount
 }
 
 // jumps are the rules in built-in chains that lead to kube-proxy's.

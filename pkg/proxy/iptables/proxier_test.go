@@ -84,6 +84,7 @@ func newEnv(t *testing.T, family corev1.IPFamily, mutate ...func(*Config)) *env 
 	}
 	p.OnServicesSynced()
 	p.OnEndpointSlicesSynced()
+	p.OnNodeSynced()
 	return &env{t: t, ipt: ipt, ct: ct, rec: rec, p: p, nodeIP: nodeIP, external: external, pod: pod}
 }
 

@@ -113,6 +113,7 @@ func feed(t *testing.T, m *MetaProxier) {
 	m.OnEndpointSliceUpdate(slice("v6only", discoveryv1.AddressTypeIPv6, "fd00:244::30"))
 	m.OnEndpointSliceUpdate(slice("dual", discoveryv1.AddressTypeFQDN, "backend.example.com"))
 	m.OnEndpointSlicesSynced()
+	m.OnNodeSynced()
 	m.OnNodeUpdate(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}})
 	m.OnNodeSynced()
 	if err := m.Sync(ctx); err != nil {
