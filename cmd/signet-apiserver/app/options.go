@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/pflag"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -38,6 +39,8 @@ const (
 	// defaultSecurePort keeps a standalone signet-apiserver clear of a
 	// kube-apiserver on the same machine (6443).
 	defaultSecurePort = 8443
+	// defaultShutdownWatchGrace: see Options.ShutdownWatchGrace.
+	defaultShutdownWatchGrace = 5 * time.Second
 )
 
 // Options are the flags of signet-apiserver.
@@ -50,6 +53,17 @@ type Options struct {
 	// DataDir holds the embedded etcd's data and, standalone, the
 	// certificate, token and kubeconfig.
 	DataDir string
+
+	// ShutdownDelay keeps serving after SIGTERM, with /readyz failing, so
+	// that load balancers stop sending requests first.
+	ShutdownDelay time.Duration
+	// ShutdownWatchGrace is how long active watches get to end after
+	// SIGTERM. Unlike upstream's default of 0 (the watches are left open
+	// until the HTTP server's shutdown timeout, 60s), signet ends them at
+	// once: kube-apiserver's aggregator, kube-proxy and the controllers
+	// hold watches through it at all times, and every one of them would
+	// otherwise hold up each restart for a minute.
+	ShutdownWatchGrace time.Duration
 }
 
 // NewOptions returns the defaults: aggregated mode, embedded etcd.
@@ -57,7 +71,8 @@ func NewOptions() *Options {
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix,
 			apiserver.Codecs.LegacyCodec(apiserver.StorageVersions...)),
-		DataDir: filepath.Join("_output", "signet-apiserver"),
+		DataDir:            filepath.Join("_output", "signet-apiserver"),
+		ShutdownWatchGrace: defaultShutdownWatchGrace,
 	}
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = apiserver.StorageVersions
 	o.Recommended.SecureServing.BindPort = defaultSecurePort
@@ -77,6 +92,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir,
 		"Directory for the embedded etcd's data (used when --etcd-servers is empty) and, with --standalone, "+
 			"the serving certificate, admin token and kubeconfig. Kept across restarts.")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay,
+		"Time to keep serving after SIGTERM while /readyz fails, so that load balancers and the aggregator stop sending requests first.")
+	fs.DurationVar(&o.ShutdownWatchGrace, "shutdown-watch-termination-grace-period", o.ShutdownWatchGrace,
+		"After SIGTERM, end active watches at once and give them this long to drain, so clients re-establish them "+
+			"(on another replica or after the restart). 0 leaves them open until the HTTP server's shutdown timeout.")
 }
 
 // Validate reports every flag error at once. The etcd server list is
@@ -92,6 +112,12 @@ func (o *Options) Validate() error {
 	errs = append(errs, compatibility.DefaultComponentGlobalsRegistry.Validate()...)
 	if o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if o.ShutdownDelay < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-delay-duration must not be negative, got %s", o.ShutdownDelay))
+	}
+	if o.ShutdownWatchGrace < 0 {
+		errs = append(errs, fmt.Errorf("--shutdown-watch-termination-grace-period must not be negative, got %s", o.ShutdownWatchGrace))
 	}
 	return utilerrors.NewAggregate(errs)
 }

@@ -159,6 +159,8 @@ func newConfig(o *Options) (*apiserver.Config, informers.SharedInformerFactory, 
 	if err := o.Recommended.ApplyTo(cfg); err != nil {
 		return nil, nil, err
 	}
+	cfg.ShutdownDelayDuration = o.ShutdownDelay
+	cfg.ShutdownWatchTerminationGracePeriod = o.ShutdownWatchGrace
 	cfg.AddPostStartHookOrDie("start-signet-informers", func(ctx genericapiserver.PostStartHookContext) error {
 		if signetInformers != nil {
 			signetInformers.Start(ctx.Done())
