@@ -273,6 +273,9 @@ func (s *Server) stop() {
 	s.fwd.Close()
 }
 
+// udpReadBuffer is the receive buffer asked for on each UDP socket.
+const udpReadBuffer = 4 << 20
+
 // listenPair binds UDP and TCP on ap. With port 0 the kernel picks the UDP
 // port and TCP binds the same one, retrying if it is taken.
 func listenPair(ctx context.Context, ap netip.AddrPort) (*net.UDPConn, net.Listener, error) {
@@ -284,6 +287,11 @@ func listenPair(ctx context.Context, ap netip.AddrPort) (*net.UDPConn, net.Liste
 			return nil, nil, fmt.Errorf("listening on udp %s: %w", ap, err)
 		}
 		udp := pc.(*net.UDPConn)
+		// A burst of queries larger than the default receive buffer
+		// (about 200 KiB, some 180 queries) would be dropped, and each
+		// dropped query costs its client a 5-second retry. The kernel caps
+		// the request at net.core.rmem_max; a smaller buffer is no error.
+		_ = udp.SetReadBuffer(udpReadBuffer)
 		port := udp.LocalAddr().(*net.UDPAddr).Port
 		l, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err == nil {
