@@ -3,7 +3,7 @@
 set -o errexit -o nounset -o pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 status=0
-for m in . staging/src/signet.dev/api staging/src/signet.dev/client-go hack/upstream; do
+for m in . staging/src/signet.dev/api staging/src/signet.dev/client-go hack/upstream hack/coredns; do
     if ! diff="$(cd "${ROOT}/${m}" && go mod tidy -diff)"; then
         echo "go.mod/go.sum of ${m} are not tidy; run go mod tidy there:" >&2
         echo "${diff}" >&2
