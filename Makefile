@@ -43,11 +43,19 @@ test-integration: ## Integration tests: etcd, upstream kube-apiserver and kubect
 	go test $(GOTESTFLAGS) -count=1 -timeout 30m ./test/integration/...
 
 .PHONY: bench
-bench: bench-endpointslice ## Every documented benchmark (docs/benchmarks.md)
+bench: bench-endpointslice bench-proxy bench-dns ## Every documented benchmark (docs/benchmarks.md)
 
 .PHONY: bench-endpointslice
 bench-endpointslice: ## EndpointSlice rollout cost: signet vs upstream's reconciler vs one Endpoints object
 	go run ./test/bench/endpointslice
+
+.PHONY: bench-proxy
+bench-proxy: ## kube-proxy sync time and restore size: signet vs upstream's iptables proxier
+	hack/bench-proxy.sh
+
+.PHONY: bench-dns
+bench-dns: ## Per-node DNS cache: node-cache vs CoreDNS v1.15.0 under dnsperf (root; installs dnsperf)
+	hack/bench-dns.sh
 
 .PHONY: verify
 verify: ## gofmt, go vet, go.mod tidiness and generated code up to date
