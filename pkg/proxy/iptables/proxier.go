@@ -106,13 +106,13 @@ type serviceRules struct {
 // Proxier programs the Services of one address family. Its On* methods
 // take events from informers; Sync writes the rules.
 type Proxier struct {
-	cfg      Config
-	family   corev1.IPFamily
-	familyL  string
-	render   *renderContext
+	cfg     Config
+	family  corev1.IPFamily
+	familyL string
+	render  *renderContext
 	// out is the restore input, its buffer reused from one sync to the
 	// next.
-	out lineWriter
+	out      lineWriter
 	masqMark string
 	slices   *proxy.SliceCache
 
