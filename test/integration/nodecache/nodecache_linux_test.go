@@ -19,8 +19,6 @@ package nodecache
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -31,7 +29,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,11 +37,11 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"signet.dev/signet/pkg/nodecache/server"
 	"signet.dev/signet/pkg/nodecache/setup"
 	"signet.dev/signet/pkg/util/iptables"
+	"signet.dev/signet/test/integration/framework/nsutil"
 )
 
 // The addresses of the test topology: a node namespace and a client
@@ -85,19 +82,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireRoot skips the test unless it runs as root with the tools it needs.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root to create network namespaces, links and iptables rules")
-	}
-	for _, tool := range []string{"ip", "iptables", "ip6tables", "iptables-save", "ip6tables-save", "conntrack"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s not found (apt-get install iproute2 iptables conntrack)", tool)
-		}
-	}
-}
-
 // nodeCacheBinary builds cmd/node-cache from this checkout.
 func nodeCacheBinary(t *testing.T) string {
 	t.Helper()
@@ -123,62 +107,29 @@ func nodeCacheBinary(t *testing.T) string {
 	return binary
 }
 
-// run runs a command and fails the test when it fails.
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // topology is a node namespace and a client namespace joined by a veth pair.
 type topology struct {
 	node, client     string
-	nodeNS, clientNS netns.NsHandle
+	nodeNS, clientNS *nsutil.NS
 	nodeLinks        *netlink.Handle
 	http             *http.Client // dials from the client namespace
 }
 
 func newTopology(t *testing.T) *topology {
 	t.Helper()
-	b := make([]byte, 4)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	suffix := hex.EncodeToString(b)
-	topo := &topology{node: "nc-node-" + suffix, client: "nc-client-" + suffix}
-	for _, ns := range []string{topo.node, topo.client} {
-		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-			t.Skipf("skipping: ip netns add %s: %v: %s", ns, err, out)
-		}
-		t.Cleanup(func() {
-			if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-				t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-			}
-		})
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
-	}
-	run(t, "ip", "-n", topo.node, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", topo.client)
+	topo := &topology{nodeNS: nsutil.New(t, "nc-node"), clientNS: nsutil.New(t, "nc-client")}
+	topo.node, topo.client = topo.nodeNS.Name, topo.clientNS.Name
+	nsutil.Run(t, "ip", "-n", topo.node, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", topo.client)
 	for _, a := range []struct{ ns, v4, v6 string }{{topo.node, nodeV4, nodeV6}, {topo.client, clientV4, clientV6}} {
-		run(t, "ip", "-n", a.ns, "addr", "add", a.v4+"/24", "dev", "veth0")
-		run(t, "ip", "-n", a.ns, "-6", "addr", "add", a.v6+"/64", "dev", "veth0", "nodad")
-		run(t, "ip", "-n", a.ns, "link", "set", "veth0", "up")
+		nsutil.Run(t, "ip", "-n", a.ns, "addr", "add", a.v4+"/24", "dev", "veth0")
+		nsutil.Run(t, "ip", "-n", a.ns, "-6", "addr", "add", a.v6+"/64", "dev", "veth0", "nodad")
+		nsutil.Run(t, "ip", "-n", a.ns, "link", "set", "veth0", "up")
 	}
-	run(t, "ip", "-n", topo.client, "route", "add", v4LocalIP+"/32", "via", nodeV4, "dev", "veth0")
-	run(t, "ip", "-n", topo.client, "-6", "route", "add", v6LocalIP+"/128", "via", nodeV6, "dev", "veth0")
+	nsutil.Run(t, "ip", "-n", topo.client, "route", "add", v4LocalIP+"/32", "via", nodeV4, "dev", "veth0")
+	nsutil.Run(t, "ip", "-n", topo.client, "-6", "route", "add", v6LocalIP+"/128", "via", nodeV6, "dev", "veth0")
 
 	var err error
-	if topo.nodeNS, err = netns.GetFromName(topo.node); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { topo.nodeNS.Close() })
-	if topo.clientNS, err = netns.GetFromName(topo.client); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { topo.clientNS.Close() })
-	if topo.nodeLinks, err = netlink.NewHandleAt(topo.nodeNS); err != nil {
+	if topo.nodeLinks, err = netlink.NewHandleAt(topo.nodeNS.Handle()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(topo.nodeLinks.Close)
@@ -188,7 +139,7 @@ func newTopology(t *testing.T) *topology {
 			DisableKeepAlives: true,
 			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				var c net.Conn
-				err := inNetns(topo.clientNS, func() (err error) {
+				err := topo.clientNS.Do(func() (err error) {
 					c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
 					return err
 				})
@@ -199,34 +150,6 @@ func newTopology(t *testing.T) *topology {
 	return topo
 }
 
-// inNetns runs fn on an OS thread switched into ns. Sockets fn creates stay in
-// ns after the thread switches back.
-func inNetns(ns netns.NsHandle, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		err = fn()
-		if rerr := netns.Set(orig); rerr != nil {
-			// Leave the thread locked: it ends with this goroutine.
-			errc <- errors.Join(err, rerr)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- err
-	}()
-	return <-errc
-}
-
 // hostFirewall adds rules a locked-down node might have: conntrack in use
 // (which also makes the conntrack table of the namespace meaningful) and DNS
 // dropped at the end of INPUT, so queries get through only if node-cache's
@@ -234,9 +157,9 @@ func inNetns(ns netns.NsHandle, fn func() error) error {
 func (topo *topology) hostFirewall(t *testing.T) {
 	t.Helper()
 	for _, cmd := range []string{"iptables", "ip6tables"} {
-		run(t, "ip", "netns", "exec", topo.node, cmd, "-w", "-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
+		nsutil.Run(t, "ip", "netns", "exec", topo.node, cmd, "-w", "-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
 		for _, proto := range []string{"udp", "tcp"} {
-			run(t, "ip", "netns", "exec", topo.node, cmd, "-w", "-A", "INPUT", "-p", proto, "--dport", "53", "-j", "DROP")
+			nsutil.Run(t, "ip", "netns", "exec", topo.node, cmd, "-w", "-A", "INPUT", "-p", proto, "--dport", "53", "-j", "DROP")
 		}
 	}
 }
@@ -246,7 +169,7 @@ func (topo *topology) hostFirewall(t *testing.T) {
 func (topo *topology) query(network, server, name string) (*dns.Msg, error) {
 	c := &dns.Client{Net: network, Timeout: 2 * time.Second}
 	var conn *dns.Conn
-	if err := inNetns(topo.clientNS, func() (err error) {
+	if err := topo.clientNS.Do(func() (err error) {
 		conn, err = c.Dial(server)
 		return err
 	}); err != nil {
@@ -273,7 +196,7 @@ func (topo *topology) get(url string) (int, string, error) {
 // sendUDP sends a datagram from the client namespace to addr.
 func (topo *topology) sendUDP(t *testing.T, addr string) {
 	t.Helper()
-	if err := inNetns(topo.clientNS, func() error {
+	if err := topo.clientNS.Do(func() error {
 		c, err := net.Dial("udp", addr)
 		if err != nil {
 			return err
@@ -301,7 +224,7 @@ func startClusterDNS(t *testing.T, topo *topology) *clusterDNS {
 	c := &clusterDNS{seen: map[string][]string{}, tags: map[string]string{}}
 	var pc net.PacketConn
 	var ln net.Listener
-	if err := inNetns(topo.nodeNS, func() (err error) {
+	if err := topo.nodeNS.Do(func() (err error) {
 		if pc, err = net.ListenPacket("udp", clusterDNSAddr); err != nil {
 			return err
 		}
@@ -479,8 +402,8 @@ func (topo *topology) iptablesSave(t *testing.T, ip netip.Addr) string {
 	if ip.Is6() {
 		cmd = "ip6tables-save"
 	}
-	return run(t, "ip", "netns", "exec", topo.node, cmd, "-t", "raw") +
-		run(t, "ip", "netns", "exec", topo.node, cmd, "-t", "filter")
+	return nsutil.Run(t, "ip", "netns", "exec", topo.node, cmd, "-t", "raw") +
+		nsutil.Run(t, "ip", "netns", "exec", topo.node, cmd, "-t", "filter")
 }
 
 // checkRules fails unless every node-cache rule of every local IP is in place
@@ -592,7 +515,7 @@ func (topo *topology) resolveA(t *testing.T, network, server, name string) {
 var dnsFlow = regexp.MustCompile(`\bdport=53\b`)
 
 func TestServeAndTeardown(t *testing.T) {
-	requireRoot(t)
+	nsutil.RequireRoot(t, "iptables", "ip6tables", "iptables-save", "ip6tables-save", "conntrack")
 	topo := newTopology(t)
 	topo.hostFirewall(t)
 	upstream := startClusterDNS(t, topo)
@@ -627,7 +550,7 @@ func TestServeAndTeardown(t *testing.T) {
 		topo.sendUDP(t, net.JoinHostPort(nodeV4, "9999"))
 		topo.sendUDP(t, net.JoinHostPort(nodeV6, "9999"))
 		for _, family := range []string{"ipv4", "ipv6"} {
-			out := run(t, "ip", "netns", "exec", topo.node, "conntrack", "-L", "-f", family)
+			out := nsutil.Run(t, "ip", "netns", "exec", topo.node, "conntrack", "-L", "-f", family)
 			if !strings.Contains(out, "dport=9999") {
 				t.Errorf("conntrack -L -f %s lacks the control flow to port 9999; is conntrack active?\n%s", family, out)
 			}
@@ -643,8 +566,8 @@ func TestServeAndTeardown(t *testing.T) {
 
 	t.Run("sync restores a deleted rule and address without duplicates", func(t *testing.T) {
 		r := setup.RulesFor(localIPs[0], setup.DefaultDNSPort, healthPort)[0]
-		run(t, "ip", append([]string{"netns", "exec", topo.node, "iptables", "-w", "-t", string(r.Table), "-D", string(r.Chain)}, r.Args...)...)
-		run(t, "ip", "-n", topo.node, "-6", "addr", "del", v6LocalIP+"/128", "dev", linkName)
+		nsutil.Run(t, "ip", append([]string{"netns", "exec", topo.node, "iptables", "-w", "-t", string(r.Table), "-D", string(r.Chain)}, r.Args...)...)
+		nsutil.Run(t, "ip", "-n", topo.node, "-6", "addr", "del", v6LocalIP+"/128", "dev", linkName)
 		if len(topo.ruleProblems(t)) == 0 {
 			t.Fatal("deleting a rule went unnoticed; the check below proves nothing")
 		}
@@ -710,7 +633,7 @@ func TestServeAndTeardown(t *testing.T) {
 }
 
 func TestSkipTeardown(t *testing.T) {
-	requireRoot(t)
+	nsutil.RequireRoot(t, "iptables", "ip6tables", "iptables-save", "ip6tables-save", "conntrack")
 	topo := newTopology(t)
 	startClusterDNS(t, topo)
 	p := startNodeCache(t, topo, "--skip-teardown")

@@ -95,6 +95,10 @@ func New(t testing.TB, prefix string) *NS {
 	return ns
 }
 
+// Handle is the namespace's handle, for netlink.NewHandleAt and the like;
+// it is closed when the test ends.
+func (ns *NS) Handle() netns.NsHandle { return ns.handle }
+
 // IP runs "ip -n <ns> args...".
 func (ns *NS) IP(t testing.TB, args ...string) string {
 	t.Helper()
