@@ -17,25 +17,21 @@ limitations under the License.
 package app
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
-	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"signet.dev/signet/pkg/proxy"
+	"signet.dev/signet/pkg/util/componentconfig"
 )
 
 const (
@@ -158,129 +154,14 @@ func (c *KubeProxyConfiguration) DeepCopy() *KubeProxyConfiguration {
 	return &out
 }
 
-// decodeConfiguration decodes a configuration file over into, which holds
-// the defaults. Decoding is strict: duplicate keys, fields kube-proxy does
-// not know, values of the wrong type (each named with its path, such as
-// iptables.syncPeriod) and a missing or different apiVersion or kind are
-// errors.
-func decodeConfiguration(data []byte, into *KubeProxyConfiguration) error {
-	var raw map[string]any
-	if err := utilyaml.UnmarshalStrict(data, &raw); err != nil {
-		return err
-	}
-	if len(raw) == 0 {
-		return fmt.Errorf("the file is empty; it needs at least apiVersion: %s and kind: %s", GroupVersion, Kind)
-	}
-	var errs field.ErrorList
-	for _, want := range []struct{ key, value string }{{"apiVersion", GroupVersion}, {"kind", Kind}} {
-		switch got, ok := raw[want.key]; {
-		case !ok:
-			errs = append(errs, field.Required(field.NewPath(want.key), fmt.Sprintf("must be %q", want.value)))
-		case got != want.value:
-			errs = append(errs, field.NotSupported(field.NewPath(want.key), got, []string{want.value}))
-		}
-	}
-	errs = append(errs, checkFields(nil, raw, reflect.TypeOf(*into))...)
-	if len(errs) > 0 {
-		return errs.ToAggregate()
-	}
-	// Every field checked: this decodes.
-	return utilyaml.UnmarshalStrict(data, into)
-}
-
-// checkFields reports the keys of raw, at every depth, that are not JSON
-// fields of the struct type t, and the values that do not decode into
-// their field's type, each with its path.
-func checkFields(path *field.Path, raw map[string]any, t reflect.Type) field.ErrorList {
-	known := jsonFields(t)
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var errs field.ErrorList
-	for _, k := range keys {
-		p := field.NewPath(k)
-		if path != nil {
-			p = path.Child(k)
-		}
-		ft, ok := known[k]
-		if !ok {
-			detail := "unknown field"
-			for name := range known {
-				if strings.EqualFold(name, k) {
-					detail = fmt.Sprintf("unknown field; did you mean %q? (field names are case-sensitive)", name)
-				}
-			}
-			errs = append(errs, field.Forbidden(p, detail))
-			continue
-		}
-		if ft.Kind() == reflect.Struct && ft != durationType {
-			if sub, isMap := raw[k].(map[string]any); isMap {
-				errs = append(errs, checkFields(p, sub, ft)...)
-				continue
-			}
-			if raw[k] != nil {
-				errs = append(errs, field.Invalid(p, raw[k], "must be an object with fields"))
-			}
-			continue
-		}
-		b, err := json.Marshal(raw[k])
-		if err == nil {
-			err = json.Unmarshal(b, reflect.New(ft).Interface())
-		}
-		if err != nil {
-			errs = append(errs, field.Invalid(p, raw[k], "must be "+describeType(ft)))
-		}
-	}
-	return errs
-}
-
-var durationType = reflect.TypeOf(metav1.Duration{})
-
-// describeType says what a field of type t holds.
-func describeType(t reflect.Type) string {
-	switch {
-	case t == durationType:
-		return `a duration such as "30s" or "2m"`
-	case t.Kind() == reflect.Bool:
-		return "true or false"
-	case t.Kind() == reflect.Int32:
-		return "an integer"
-	case t.Kind() == reflect.String:
-		return "a string"
-	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
-		return "a list of strings"
-	}
-	return "a " + t.String()
-}
-
-// jsonFields maps the JSON names of t's fields, inline structs flattened,
-// to their types.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if f.Anonymous && strings.Contains(opts, "inline") {
-			for n, ft := range jsonFields(f.Type) {
-				out[n] = ft
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Type
-	}
-	return out
-}
+// fileFormat is the format of the --config file, decoded strictly:
+// duplicate keys, fields kube-proxy does not know, values of the wrong type
+// (each named with its path, such as iptables.syncPeriod) and a missing or
+// different apiVersion or kind are errors.
+var fileFormat = componentconfig.Format{APIVersion: GroupVersion, Kind: Kind}
 
 // flagOf names the flag of each field, for error messages.
-var flagOf = map[string]string{
+var flagOf = componentconfig.Flags{
 	"clientConnection.kubeconfig": "kubeconfig",
 	"hostnameOverride":            "hostname-override",
 	"mode":                        "proxy-mode",
@@ -297,22 +178,7 @@ var flagOf = map[string]string{
 // withFlags renders validation errors with the flag of each field first:
 // "--iptables-sync-period (iptables.syncPeriod): Invalid value: ...".
 func withFlags(errs field.ErrorList) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	out := make([]error, 0, len(errs))
-	for _, e := range errs {
-		f := e.Field
-		if i := strings.IndexByte(f, '['); i >= 0 {
-			f = f[:i]
-		}
-		if flag, ok := flagOf[f]; ok {
-			out = append(out, fmt.Errorf("--%s (%s): %s", flag, e.Field, e.ErrorBody()))
-		} else {
-			out = append(out, e)
-		}
-	}
-	return utilerrors.NewAggregate(out)
+	return flagOf.Errors(errs, componentconfig.FlagFirst)
 }
 
 // Validate reports every problem, with exact field paths.

@@ -21,6 +21,8 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
+
+	"signet.dev/signet/pkg/util/componentconfig"
 )
 
 // Options are kube-proxy's command-line options.
@@ -106,10 +108,11 @@ func (o *Options) loadFrom(data []byte) (*KubeProxyConfiguration, error) {
 	cfg := o.Flags.DeepCopy()
 	if o.ConfigFile != "" {
 		cfg = NewDefaultConfiguration()
-		if err := decodeConfiguration(data, cfg); err != nil {
+		if err := fileFormat.Decode(data, cfg); err != nil {
 			return nil, fmt.Errorf("loading --config file %s: %w", o.ConfigFile, err)
 		}
-		if err := o.applyGivenFlags(cfg); err != nil {
+		// Flags given on the command line win over the file.
+		if err := componentconfig.ApplyGivenFlags(o.fs, func(fs *pflag.FlagSet) { bindConfigFlags(fs, cfg) }); err != nil {
 			return nil, err
 		}
 	}
@@ -120,32 +123,4 @@ func (o *Options) loadFrom(data []byte) (*KubeProxyConfiguration, error) {
 		return nil, fmt.Errorf("invalid flags: %w", err)
 	}
 	return cfg, nil
-}
-
-// applyGivenFlags copies into cfg the value of every configuration flag
-// given on the command line. It registers the same flags on a scratch flag
-// set bound to cfg and sets each from the flag given.
-func (o *Options) applyGivenFlags(cfg *KubeProxyConfiguration) error {
-	if o.fs == nil {
-		return nil
-	}
-	scratch := pflag.NewFlagSet("given", pflag.ContinueOnError)
-	bindConfigFlags(scratch, cfg)
-	var err error
-	o.fs.Visit(func(given *pflag.Flag) {
-		target := scratch.Lookup(given.Name)
-		if target == nil || err != nil {
-			return // --config, --master, logging flags
-		}
-		var setErr error
-		if list, ok := given.Value.(pflag.SliceValue); ok {
-			setErr = target.Value.(pflag.SliceValue).Replace(list.GetSlice())
-		} else {
-			setErr = target.Value.Set(given.Value.String())
-		}
-		if setErr != nil {
-			err = fmt.Errorf("applying --%s over the --config file: %w", given.Name, setErr)
-		}
-	})
-	return err
 }

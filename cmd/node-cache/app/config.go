@@ -17,9 +17,6 @@ limitations under the License.
 package app
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -34,11 +31,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"signet.dev/signet/pkg/nodecache/cache"
 	"signet.dev/signet/pkg/nodecache/server"
 	"signet.dev/signet/pkg/nodecache/setup"
+	"signet.dev/signet/pkg/util/componentconfig"
 )
 
 const (
@@ -181,118 +178,30 @@ func (c *NodeCacheConfiguration) DeepCopy() *NodeCacheConfiguration {
 	return &out
 }
 
+// fileFormat is the format of the --config file.
+var fileFormat = componentconfig.Format{
+	APIVersion:   GroupVersion,
+	Kind:         Kind,
+	Descriptions: map[string]string{"stubDomains": "a map from domain to a list of servers"},
+}
+
 // decodeConfiguration decodes a configuration file over into, which holds
 // the defaults: fields the file leaves out keep them. Decoding is strict:
 // duplicate keys, unknown fields (names are case-sensitive), values of the
 // wrong type, and a missing or different apiVersion or kind are errors
 // naming the field.
 func decodeConfiguration(data []byte, into *NodeCacheConfiguration) error {
-	var raw map[string]interface{}
-	if err := utilyaml.UnmarshalStrict(data, &raw); err != nil {
-		return err
-	}
-	if len(raw) == 0 {
-		return fmt.Errorf("the file is empty; it needs at least apiVersion: %s and kind: %s", GroupVersion, Kind)
-	}
-	return joinFieldErrors(decodeFields(raw, into))
-}
-
-func decodeFields(raw map[string]interface{}, into *NodeCacheConfiguration) field.ErrorList {
-	fields := jsonFields(reflect.TypeOf(*into))
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var errs field.ErrorList
-	for _, want := range []struct{ key, value string }{{"apiVersion", GroupVersion}, {"kind", Kind}} {
-		switch got, ok := raw[want.key]; {
-		case !ok:
-			errs = append(errs, field.Required(field.NewPath(want.key), fmt.Sprintf("must be %q", want.value)))
-		case got != want.value:
-			errs = append(errs, field.NotSupported(field.NewPath(want.key), got, []string{want.value}))
-		}
-	}
-	v := reflect.ValueOf(into).Elem()
-	for _, k := range keys {
-		index, ok := fields[k]
-		if !ok {
-			detail := "unknown field"
-			for name := range fields {
-				if strings.EqualFold(name, k) {
-					detail = fmt.Sprintf("unknown field; did you mean %q? (field names are case-sensitive)", name)
-				}
-			}
-			errs = append(errs, field.Forbidden(field.NewPath(k), detail))
-			continue
-		}
-		if k == "apiVersion" || k == "kind" {
-			continue
-		}
-		target := v.FieldByIndex(index)
-		b, err := json.Marshal(raw[k])
-		if err == nil {
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			err = dec.Decode(target.Addr().Interface())
-		}
-		if err != nil {
-			detail := "must be " + describeType(target.Type())
-			var typeErr *json.UnmarshalTypeError
-			if !errors.As(err, &typeErr) {
-				detail += ": " + strings.TrimPrefix(err.Error(), "json: ")
-			}
-			errs = append(errs, field.Invalid(field.NewPath(k), raw[k], detail))
-		}
-	}
-	return errs
-}
-
-// describeType names what a field of type t holds, for decoding errors.
-func describeType(t reflect.Type) string {
-	switch {
-	case t == reflect.TypeOf(metav1.Duration{}):
-		return `a duration such as "30s" or "2m"`
-	case t.Kind() == reflect.Bool:
-		return "true or false"
-	case t.Kind() == reflect.Int32:
-		return "an integer"
-	case t.Kind() == reflect.String:
-		return "a string"
-	case t.Kind() == reflect.Slice:
-		return "a list of strings"
-	case t.Kind() == reflect.Map:
-		return "a map from domain to a list of servers"
-	}
-	return t.String()
+	return fileFormat.Decode(data, into)
 }
 
 // jsonFields maps the JSON names of t's fields, inline structs flattened, to
-// their index.
-func jsonFields(t reflect.Type) map[string][]int {
-	out := map[string][]int{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if f.Anonymous && strings.Contains(opts, "inline") {
-			for n, idx := range jsonFields(f.Type) {
-				out[n] = append([]int{i}, idx...)
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = []int{i}
-	}
-	return out
+// the fields.
+func jsonFields(t reflect.Type) map[string]reflect.StructField {
+	return componentconfig.JSONFields(t)
 }
 
 // flagNames maps the top-level fields to their flags, for error messages.
-var flagNames = map[string]string{
+var flagNames = componentconfig.Flags{
 	"localIPs":           "localip",
 	"interfaceName":      "interface-name",
 	"setupInterface":     "setup-interface",
@@ -480,46 +389,11 @@ func (c *NodeCacheConfiguration) validateStubDomains(p *field.Path) field.ErrorL
 // validationError turns errs into one error whose lines name the field and,
 // where there is one, its flag.
 func validationError(errs field.ErrorList) error {
-	if len(errs) == 0 {
-		return nil
+	if err := flagNames.Errors(errs, componentconfig.FieldFirst); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
 	}
-	lines := make([]string, 0, len(errs))
-	for _, e := range errs {
-		top := e.Field
-		if i := strings.IndexAny(top, ".["); i >= 0 {
-			top = top[:i]
-		}
-		where := e.Field
-		if flag, ok := flagNames[top]; ok {
-			where = fmt.Sprintf("%s (--%s)", e.Field, flag)
-		}
-		lines = append(lines, where+": "+e.ErrorBody())
-	}
-	return fmt.Errorf("invalid configuration: %w", joinLines(lines))
+	return nil
 }
-
-// joinFieldErrors turns errs into one error, one line per field.
-func joinFieldErrors(errs field.ErrorList) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	lines := make([]string, 0, len(errs))
-	for _, e := range errs {
-		lines = append(lines, e.Error())
-	}
-	return joinLines(lines)
-}
-
-type linesError []string
-
-func (l linesError) Error() string {
-	if len(l) == 1 {
-		return l[0]
-	}
-	return "\n  " + strings.Join(l, "\n  ")
-}
-
-func joinLines(lines []string) error { return linesError(lines) }
 
 // localIPs returns the local IPs, which Validate has checked.
 func (c *NodeCacheConfiguration) localIPs() []netip.Addr {

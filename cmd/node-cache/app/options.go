@@ -21,6 +21,8 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
+
+	"signet.dev/signet/pkg/util/componentconfig"
 )
 
 // Options are node-cache's command-line options.
@@ -98,12 +100,9 @@ func bindConfigFlags(fs *pflag.FlagSet, c *NodeCacheConfiguration) {
 // overridden by the --config file when there is one, overridden by the flags
 // given on the command line.
 func (o *Options) Load() (*NodeCacheConfiguration, error) {
-	var data []byte
-	if o.ConfigFile != "" {
-		var err error
-		if data, err = os.ReadFile(o.ConfigFile); err != nil {
-			return nil, fmt.Errorf("reading --config file: %w", err)
-		}
+	data, err := readConfigFile(o.ConfigFile)
+	if err != nil {
+		return nil, err
 	}
 	return o.loadFrom(data)
 }
@@ -116,7 +115,8 @@ func (o *Options) loadFrom(data []byte) (*NodeCacheConfiguration, error) {
 		if err := decodeConfiguration(data, cfg); err != nil {
 			return nil, fmt.Errorf("loading --config file %s: %w", o.ConfigFile, err)
 		}
-		if err := o.applyGivenFlags(cfg); err != nil {
+		// Flags given on the command line win over the file.
+		if err := componentconfig.ApplyGivenFlags(o.fs, func(fs *pflag.FlagSet) { bindConfigFlags(fs, cfg) }); err != nil {
 			return nil, err
 		}
 	}
@@ -129,44 +129,9 @@ func (o *Options) loadFrom(data []byte) (*NodeCacheConfiguration, error) {
 	return cfg, nil
 }
 
-// applyGivenFlags sets in cfg the value of every configuration flag given on
-// the command line, so they win over the file.
-func (o *Options) applyGivenFlags(cfg *NodeCacheConfiguration) error {
-	if o.fs == nil {
-		return nil
-	}
-	overlay := pflag.NewFlagSet("overlay", pflag.ContinueOnError)
-	bindConfigFlags(overlay, cfg)
-	var err error
-	o.fs.Visit(func(given *pflag.Flag) {
-		target := overlay.Lookup(given.Name)
-		if target == nil || err != nil {
-			return // not a configuration flag, such as --config or -v
-		}
-		if sv, ok := given.Value.(pflag.SliceValue); ok {
-			err = target.Value.(pflag.SliceValue).Replace(sv.GetSlice())
-		} else {
-			err = target.Value.Set(given.Value.String())
-		}
-		if err != nil {
-			err = fmt.Errorf("applying --%s over the --config file: %w", given.Name, err)
-		}
-	})
-	return err
-}
-
 // givenFlags returns the configuration flags given on the command line.
 func (o *Options) givenFlags() []string {
-	var names []string
-	if o.fs == nil {
-		return nil
-	}
-	overlay := pflag.NewFlagSet("overlay", pflag.ContinueOnError)
-	bindConfigFlags(overlay, newDefaultConfiguration(o.getenv))
-	o.fs.Visit(func(f *pflag.Flag) {
-		if overlay.Lookup(f.Name) != nil {
-			names = append(names, "--"+f.Name)
-		}
+	return componentconfig.GivenFlags(o.fs, func(fs *pflag.FlagSet) {
+		bindConfigFlags(fs, newDefaultConfiguration(o.getenv))
 	})
-	return names
 }

@@ -130,7 +130,7 @@ func keepRestartFields(next, cur *NodeCacheConfiguration) []string {
 	nv, cv := reflect.ValueOf(next).Elem(), reflect.ValueOf(cur).Elem()
 	var changed []string
 	for _, name := range restartFields {
-		n, c := nv.FieldByIndex(fields[name]), cv.FieldByIndex(fields[name])
+		n, c := nv.FieldByIndex(fields[name].Index), cv.FieldByIndex(fields[name].Index)
 		if !reflect.DeepEqual(n.Interface(), c.Interface()) {
 			changed = append(changed, name)
 			n.Set(c)
