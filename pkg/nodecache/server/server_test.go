@@ -246,8 +246,20 @@ func TestRouting(t *testing.T) {
 
 func TestNodeNameTag(t *testing.T) {
 	e := newEnv(t, nil)
+	// A client's own tag, true or forged, never passes through: queries
+	// upstream are built afresh, and only the cluster group adds the tag.
+	forged := func(name string) *dns.Msg {
+		m := newQuery(name, dns.TypeA)
+		m.SetEdns0(1232, false)
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_LOCAL{Code: DefaultNodeNameOption, Data: []byte("forged")})
+		return m
+	}
 	exchange(t, "udp", e.addr, newQuery("tagged.default.svc.cluster.local.", dns.TypeA))
 	exchange(t, "udp", e.addr, newQuery("untagged.example.com.", dns.TypeA))
+	exchange(t, "udp", e.addr, forged("forged.default.svc.cluster.local."))
+	exchange(t, "udp", e.addr, forged("forged.example.com."))
+	exchange(t, "udp", e.addr, forged("stub.acme.test."))
+	exchange(t, "tcp", e.addr, newQuery("10.in-addr.arpa.", dns.TypeSOA))
 
 	tag := func(m *dns.Msg) string {
 		if opt := m.IsEdns0(); opt != nil {
@@ -264,6 +276,18 @@ func TestNodeNameTag(t *testing.T) {
 	}
 	if got := tag(e.dflt.Queries("untagged.example.com.")[0].Msg); got != "" {
 		t.Errorf("external query tagged %q; the node name must not leave the cluster", got)
+	}
+	if got := tag(e.cluster.Queries("forged.default.svc.cluster.local.")[0].Msg); got != "node-1" {
+		t.Errorf("cluster query with a client's tag carries %q, want node-1", got)
+	}
+	if got := tag(e.cluster.Queries("10.in-addr.arpa.")[0].Msg); got != "node-1" {
+		t.Errorf("reverse query to cluster DNS tagged %q, want node-1", got)
+	}
+	if got := tag(e.dflt.Queries("forged.example.com.")[0].Msg); got != "" {
+		t.Errorf("external query carries the client's tag %q", got)
+	}
+	if got := tag(e.stub.Queries("stub.acme.test.")[0].Msg); got != "" {
+		t.Errorf("stub domain query tagged %q; the node name must not leave the cluster", got)
 	}
 }
 
