@@ -205,6 +205,10 @@ func run(ctx context.Context, cfg *KubeProxyConfiguration, d deps) error {
 		}
 		return err
 	}
+	families, err = usableFamilies(ctx, families, d.newIPTables, len(clusterCIDRs) > 0)
+	if err != nil {
+		return err
+	}
 	logger.Info("Starting kube-proxy", "mode", ModeIPTables, "ipFamilies", families, "primaryFamily", families[0])
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
@@ -555,4 +559,32 @@ func localAddresses() ([]netip.Addr, error) {
 		out = append(out, ip)
 	}
 	return out, nil
+}
+
+// usableFamilies keeps the families whose iptables tool can read the nat
+// table. A node without working ip6tables (no binary, no kernel support)
+// then runs single-stack, as upstream kube-proxy does, instead of failing
+// every IPv6 sync; but families the operator asked for with --cluster-cidr
+// must work, and at least one family must.
+func usableFamilies(ctx context.Context, families []corev1.IPFamily, newIPTables func(utiliptables.Protocol) utiliptables.Interface, explicit bool) ([]corev1.IPFamily, error) {
+	logger := klog.FromContext(ctx)
+	var usable []corev1.IPFamily
+	for _, family := range families {
+		protocol := utiliptables.ProtocolIPv4
+		if family == corev1.IPv6Protocol {
+			protocol = utiliptables.ProtocolIPv6
+		}
+		if _, err := newIPTables(protocol).Save(ctx, utiliptables.TableNAT); err != nil {
+			if explicit {
+				return nil, fmt.Errorf("--cluster-cidr asks for %s, but its iptables tool does not work: %w", family, err)
+			}
+			logger.Error(err, "Not proxying this IP family: its iptables tool does not work", "ipFamily", family)
+			continue
+		}
+		usable = append(usable, family)
+	}
+	if len(usable) == 0 {
+		return nil, fmt.Errorf("no IP family can be proxied: neither iptables nor ip6tables can read the nat table")
+	}
+	return usable, nil
 }
