@@ -9,8 +9,9 @@ BIN_DIR  := $(OUTPUT)/bin
 STAGING  := staging/src/signet.dev
 MODULES  := . $(STAGING)/api $(STAGING)/client-go
 COMMANDS := $(notdir $(patsubst %/,%,$(wildcard cmd/*/)))
-# Unit packages are everything but the integration and e2e tiers.
-UNIT_PKGS = $$(go list ./... | grep -v -e '/test/integration' -e '/test/e2e')
+# Unit packages are everything but the integration tier and the e2e suite
+# (test/e2e itself); the e2e infrastructure under test/e2e/... has unit tests.
+UNIT_PKGS = $$(go list ./... | grep -v -e '/test/integration' -e '/test/e2e$$')
 GOTESTFLAGS ?=
 
 .PHONY: all
