@@ -48,11 +48,11 @@ func (e nsExec) Run(ctx context.Context, name string, args []string, stdin []byt
 func testNetns(t *testing.T) (string, *netlink.Handle) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root to create network namespaces")
+		skipDataPath(t, "skipping: needs root to create network namespaces")
 	}
 	for _, tool := range []string{"ip", "iptables", "ip6tables", "iptables-save", "ip6tables-save"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s not found (apt-get install iptables iproute2)", tool)
+			skipDataPath(t, "skipping: %s not found (apt-get install iptables iproute2)", tool)
 		}
 	}
 	b := make([]byte, 4)
@@ -61,7 +61,7 @@ func testNetns(t *testing.T) (string, *netlink.Handle) {
 	}
 	name := "signet-test-" + hex.EncodeToString(b)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("skipping: ip netns add %s: %v: %s", name, err, out)
+		skipDataPath(t, "skipping: ip netns add %s: %v: %s", name, err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
@@ -222,4 +222,14 @@ func savedSpec(args []string) string {
 		out[i] = a
 	}
 	return strings.Join(out, " ")
+}
+
+// skipDataPath skips the test, or fails it when SIGNET_REQUIRE_ROOT_TESTS
+// is "1", as CI sets it: there this test must run, not pass as a skip.
+func skipDataPath(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("SIGNET_REQUIRE_ROOT_TESTS") == "1" {
+		t.Fatalf(format+" (SIGNET_REQUIRE_ROOT_TESTS=1: this test must run here)", args...)
+	}
+	t.Skipf(format, args...)
 }

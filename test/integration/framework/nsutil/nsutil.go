@@ -37,16 +37,30 @@ import (
 	"github.com/vishvananda/netns"
 )
 
+// RequireEnv names the environment variable that turns the skips of data-path
+// tests into failures. CI sets it: there, a data-path test that did not run
+// must not pass as a skip.
+const RequireEnv = "SIGNET_REQUIRE_ROOT_TESTS"
+
+// skip skips the test, or fails it when RequireEnv is "1".
+func skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf(format+" ("+RequireEnv+"=1: this test must run here)", args...)
+	}
+	t.Skipf(format, args...)
+}
+
 // RequireRoot skips the test unless it runs as root with the given tools
 // (and ip) on PATH.
 func RequireRoot(t testing.TB, tools ...string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root to create network namespaces, links and iptables rules")
+		skip(t, "skipping: needs root to create network namespaces, links and iptables rules")
 	}
 	for _, tool := range append([]string{"ip"}, tools...) {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s not found (apt-get install iproute2 iptables conntrack)", tool)
+			skip(t, "skipping: %s not found (apt-get install iproute2 iptables conntrack)", tool)
 		}
 	}
 }
@@ -78,7 +92,7 @@ func New(t testing.TB, prefix string) *NS {
 	}
 	name := prefix + "-" + hex.EncodeToString(b)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("skipping: ip netns add %s: %v: %s", name, err, out)
+		skip(t, "skipping: ip netns add %s: %v: %s", name, err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
