@@ -53,6 +53,7 @@ import (
 	"signet.dev/signet/pkg/clusterdns"
 	"signet.dev/signet/pkg/controller/endpointslice"
 	"signet.dev/signet/pkg/proxy/topology"
+	"signet.dev/signet/test/integration/framework"
 )
 
 const (
@@ -686,32 +687,9 @@ type nodeCache struct {
 	done       chan error
 }
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
 // nodeCacheBinary builds cmd/node-cache from this checkout once.
 func nodeCacheBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("finding the module root: %w", err)
-			return
-		}
-		binary = filepath.Join(cluster.Dir, "bin", "node-cache")
-		cmd := exec.Command("go", "build", "-o", binary, "./cmd/node-cache")
-		cmd.Dir = strings.TrimSpace(string(root))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building node-cache: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
+	return framework.BuildCommand(t, "./cmd/node-cache", "")
 }
 
 // startNodeCache runs node-cache for a node on localIP, without its link

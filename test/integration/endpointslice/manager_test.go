@@ -28,42 +28,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-)
-
-var (
-	managerOnce   sync.Once
-	managerBinary string
-	managerErr    error
+	"signet.dev/signet/test/integration/framework"
 )
 
 // buildControllerManager builds signet-controller-manager from this
 // checkout once per test binary, into the cluster's directory, or returns
 // SIGNET_CONTROLLER_MANAGER_BIN when that is set.
 func buildControllerManager(t *testing.T) string {
-	t.Helper()
-	managerOnce.Do(func() {
-		if bin := os.Getenv("SIGNET_CONTROLLER_MANAGER_BIN"); bin != "" {
-			managerBinary = bin
-			return
-		}
-		bin := filepath.Join(cluster.Dir, "bin", "signet-controller-manager")
-		cmd := exec.Command("go", "build", "-o", bin, "signet.dev/signet/cmd/signet-controller-manager")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			managerErr = fmt.Errorf("building signet-controller-manager: %v\n%s", err, out)
-			return
-		}
-		managerBinary = bin
-	})
-	if managerErr != nil {
-		t.Fatal(managerErr)
+	if bin := os.Getenv("SIGNET_CONTROLLER_MANAGER_BIN"); bin != "" {
+		return bin
 	}
-	return managerBinary
+	return framework.BuildCommand(t, "./cmd/signet-controller-manager", "")
 }
 
 // managerProcess is one signet-controller-manager process.

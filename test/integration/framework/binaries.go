@@ -22,8 +22,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
+	"sync"
+	"testing"
 )
 
 type binaries struct {
@@ -65,17 +68,79 @@ func BuildSignetAPIServer(ctx context.Context, dir string) (string, error) {
 	if bin := os.Getenv("SIGNET_APISERVER_BIN"); bin != "" {
 		return bin, nil
 	}
-	root, err := repoRoot()
-	if err != nil {
+	bin := filepath.Join(dir, "bin", "signet-apiserver")
+	if err := goBuild(ctx, bin, "./cmd/signet-apiserver"); err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "bin", "signet-apiserver")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/signet-apiserver")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building signet-apiserver: %v\n%s", err, out)
-	}
 	return bin, nil
+}
+
+// goBuild builds the main package pkg (relative to the module root) of
+// this checkout into out.
+func goBuild(ctx context.Context, out, pkg string) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building %s: %v\n%s", pkg, err, output)
+	}
+	return nil
+}
+
+// commands caches what BuildCommand built, per test binary.
+var commands struct {
+	sync.Mutex
+	dir   string
+	built map[string]string
+	errs  map[string]error
+}
+
+// BuildCommand builds the main package pkg of this checkout ("./cmd/kube-proxy",
+// relative to the module root) once per test binary and returns the
+// binary's path. Binaries share one directory, so programs that look for
+// each other beside themselves find each other; the binary is called name,
+// or pkg's last element when name is empty. RunTests removes the directory
+// at the end.
+func BuildCommand(t testing.TB, pkg, name string) string {
+	t.Helper()
+	commands.Lock()
+	defer commands.Unlock()
+	if bin, ok := commands.built[pkg]; ok {
+		return bin
+	}
+	if err, ok := commands.errs[pkg]; ok {
+		t.Fatal(err)
+	}
+	if commands.dir == "" {
+		dir, err := os.MkdirTemp("", "signet-test-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		commands.dir, commands.built, commands.errs = dir, map[string]string{}, map[string]error{}
+	}
+	if name == "" {
+		name = path.Base(pkg)
+	}
+	bin := filepath.Join(commands.dir, name)
+	if err := goBuild(context.Background(), bin, pkg); err != nil {
+		commands.errs[pkg] = err
+		t.Fatal(err)
+	}
+	commands.built[pkg] = bin
+	return bin
+}
+
+// RemoveBuiltCommands deletes what BuildCommand built; RunTests calls it,
+// a TestMain without a cluster calls it itself.
+func RemoveBuiltCommands() {
+	commands.Lock()
+	defer commands.Unlock()
+	if commands.dir != "" {
+		_ = os.RemoveAll(commands.dir)
+	}
 }
 
 // Kubectl returns kubectl built from the pinned upstream module.

@@ -448,6 +448,7 @@ func RunTests(m interface{ Run() int }, c **Cluster) int {
 		return 1
 	}
 	defer cluster.Stop()
+	defer RemoveBuiltCommands()
 	*c = cluster
 	return m.Run()
 }

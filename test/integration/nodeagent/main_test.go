@@ -37,9 +37,5 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "nodeagent integration tests: not root, every test skips (no control plane started)")
 		os.Exit(m.Run())
 	}
-	code := framework.RunTests(m, &cluster)
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	os.Exit(framework.RunTests(m, &cluster))
 }

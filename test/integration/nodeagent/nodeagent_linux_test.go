@@ -29,7 +29,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,10 +40,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	"signet.dev/signet/test/e2e/nodeagent"
+	"signet.dev/signet/test/integration/framework"
 	"signet.dev/signet/test/integration/framework/nsutil"
 )
 
@@ -62,38 +61,11 @@ const (
 	hostHTTPPort, hostUDPPort  = 38080, 38082
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
 // binaries builds nodeagent and signet-testd from this checkout once, side
 // by side as the local cluster has them.
 func binaries(t *testing.T) (agent, testd string) {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("finding the module root: %w", err)
-			return
-		}
-		if binDir, buildErr = os.MkdirTemp("", "nodeagent-bin-"); buildErr != nil {
-			return
-		}
-		for pkg, name := range map[string]string{"./test/e2e/nodeagent/cmd/nodeagent": "nodeagent", "./test/e2e/testd": nodeagent.TestdName} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, name), pkg)
-			cmd.Dir = strings.TrimSpace(string(root))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("building %s: %v\n%s", pkg, err, out)
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return filepath.Join(binDir, "nodeagent"), filepath.Join(binDir, nodeagent.TestdName)
+	return framework.BuildCommand(t, "./test/e2e/nodeagent/cmd/nodeagent", ""),
+		framework.BuildCommand(t, "./test/e2e/testd", nodeagent.TestdName)
 }
 
 // testNode is a node namespace with its agent.
@@ -132,28 +104,7 @@ func newTestNode(t *testing.T) *testNode {
 	n.node.Addr(t, "lo", dnsV4+"/32")
 	n.node.Addr(t, "lo", dnsV6+"/128")
 
-	// kube-apiserver listens on the machine's loopback: a forwarder on the
-	// node's loopback reaches it.
-	ln, err := n.node.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := url.Parse(cluster.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nsutil.Forward(t, ln, func() (net.Conn, error) { return net.Dial("tcp", server.Host) })
-	cfg, err := clientcmd.LoadFromFile(cluster.KubeconfigFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cfg.Clusters {
-		c.Server = "https://" + ln.Addr().String()
-	}
-	n.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, n.kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	n.kubeconfig = cluster.KubeconfigIn(t, n.node)
 	t.Cleanup(func() {
 		_ = cluster.Kube.CoreV1().Nodes().Delete(context.Background(), n.name, metav1.DeleteOptions{})
 	})

@@ -41,6 +41,7 @@ import (
 	"signet.dev/signet/pkg/nodecache/server"
 	"signet.dev/signet/pkg/nodecache/setup"
 	"signet.dev/signet/pkg/util/iptables"
+	"signet.dev/signet/test/integration/framework"
 	"signet.dev/signet/test/integration/framework/nsutil"
 )
 
@@ -66,45 +67,15 @@ const (
 
 var localIPs = []netip.Addr{netip.MustParseAddr(v4LocalIP), netip.MustParseAddr(v6LocalIP)}
 
-// The node-cache binary, built once for the package.
-var (
-	buildOnce sync.Once
-	buildDir  string
-	binary    string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		_ = os.RemoveAll(buildDir)
-	}
+	framework.RemoveBuiltCommands()
 	os.Exit(code)
 }
 
 // nodeCacheBinary builds cmd/node-cache from this checkout.
 func nodeCacheBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		var root []byte
-		if root, buildErr = exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output(); buildErr != nil {
-			buildErr = fmt.Errorf("finding the module root: %w", buildErr)
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "node-cache-e2e-"); buildErr != nil {
-			return
-		}
-		binary = filepath.Join(buildDir, "node-cache")
-		cmd := exec.Command("go", "build", "-o", binary, "./cmd/node-cache")
-		cmd.Dir = strings.TrimSpace(string(root))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building node-cache: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
+	return framework.BuildCommand(t, "./cmd/node-cache", "")
 }
 
 // topology is a node namespace and a client namespace joined by a veth pair.

@@ -24,12 +24,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,10 +36,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
 	discoveryv1 "signet.dev/api/discovery/v1"
+	"signet.dev/signet/test/integration/framework"
 	"signet.dev/signet/test/integration/framework/nsutil"
 )
 
@@ -58,37 +56,9 @@ const (
 	backendPort            = 8080
 )
 
-var (
-	buildOnce   sync.Once
-	proxyBinary string
-	buildErr    error
-)
-
 // kubeProxy builds cmd/kube-proxy from this checkout once.
 func kubeProxy(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
-		if err != nil {
-			buildErr = fmt.Errorf("finding the module root: %w", err)
-			return
-		}
-		dir, err := os.MkdirTemp("", "kube-proxy-datapath-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		proxyBinary = filepath.Join(dir, "kube-proxy")
-		cmd := exec.Command("go", "build", "-o", proxyBinary, "./cmd/kube-proxy")
-		cmd.Dir = strings.TrimSpace(string(root))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building kube-proxy: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return proxyBinary
+	return framework.BuildCommand(t, "./cmd/kube-proxy", "")
 }
 
 type network struct {
@@ -167,27 +137,7 @@ func (n *network) get(ctx context.Context, addr string) (string, error) {
 // runKubeProxy starts kube-proxy in the node namespace, reaching
 // kube-apiserver through a forwarder on the namespace's loopback.
 func (n *network) runKubeProxy(t *testing.T, ctx context.Context) *exec.Cmd {
-	ln, err := n.node.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server, err := url.Parse(cluster.Config.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nsutil.Forward(t, ln, func() (net.Conn, error) { return net.Dial("tcp", server.Host) })
-
-	cfg, err := clientcmd.LoadFromFile(cluster.KubeconfigFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cfg.Clusters {
-		c.Server = "https://" + ln.Addr().String()
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
-		t.Fatal(err)
-	}
+	kubeconfig := cluster.KubeconfigIn(t, n.node)
 	cmd := n.node.Command(ctx, kubeProxy(t),
 		"--kubeconfig="+kubeconfig,
 		"--hostname-override="+nodeName,
