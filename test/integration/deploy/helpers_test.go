@@ -46,6 +46,9 @@ var manifestFiles = []string{
 	"apiservices.yaml",
 	"controller-manager.yaml",
 	"topology-keys-policy.yaml",
+	"kube-proxy.yaml",
+	"node-cache.yaml",
+	"cluster-dns.yaml",
 }
 
 // deployDir returns the repository's deploy/ directory.
