@@ -30,7 +30,7 @@ WORKERS="${KIND_WORKERS:-2}"
 ENGINE="${CONTAINER_ENGINE:-docker}"
 OUT="${ROOT}/_output/kind/${NAME}"
 CONTEXT="kind-${NAME}"
-IMAGES=(signet-apiserver signet-controller-manager kube-proxy node-cache cluster-dns)
+IMAGES=(signet-apiserver signet-controller-manager kube-proxy node-cache cluster-dns signet-ingress)
 MANAGED_BY=kind-up.signet.dev
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -221,6 +221,9 @@ log "waiting for signet's APIServices"
 for api in v1.networking.signet.dev v1beta1.networking.signet.dev v1.discovery.signet.dev v1alpha1.discovery.signet.dev; do
     kc wait --for=condition=Available "apiservice/${api}" --timeout=3m
 done
+# The IngressClass is a networking.signet.dev object: only now can it be
+# applied.
+kc apply -f "${ROOT}/deploy/ingressclass.yaml"
 
 # The Service "kubernetes" has no selector: signet's controller writes no
 # slice for it, so signet's kube-proxy needs this one.
@@ -245,6 +248,7 @@ kc -n signet-system rollout status deployment/signet-controller-manager --timeou
 kc -n kube-system rollout status daemonset/kube-proxy --timeout=5m
 kc -n kube-system rollout status deployment/cluster-dns --timeout=5m
 kc -n kube-system rollout status daemonset/node-cache --timeout=5m
+kc -n signet-system rollout status deployment/signet-ingress --timeout=5m
 kc get nodes -o wide
 kc get endpointslices.discovery.signet.dev -A
 log "signet on kind cluster ${NAME} in $((SECONDS - t0))s; kubectl --context ${CONTEXT} ..."
