@@ -7,8 +7,9 @@
 #
 # Usage: hack/bench-ingress.sh [--duration 10s] [--runs 3] [--connections 50]
 #          [--changes 10] [--impls nginx,signet-ingress]
-# Needs root to install wrk and nginx-light with apt-get when they are
-# missing, and at least two CPUs. Output: a table, then JSON lines
+# Needs root (the benchmark runs in a network namespace of its own, and
+# apt-get installs wrk and nginx-light when they are missing)
+# and at least two CPUs. Output: a table, then JSON lines
 #   {"impl": "signet-ingress"|"nginx", "rps": x, "p50_ms": y, "p99_ms": z}
 #   {"impl": "signet-ingress", "config_to_traffic_ms": w}
 # Configs and logs stay in _output/bench-ingress/. See docs/benchmarks.md.

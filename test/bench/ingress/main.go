@@ -20,8 +20,13 @@ limitations under the License.
 //
 // Both proxies get the same routes: two hosts, a Prefix and an Exact
 // location on one, a Prefix location on the other, all to one upstream of
-// two endpoints (127.0.0.1 and 127.0.0.2 on one port) over keep-alive
-// connections, with the X-Forwarded-* headers set. The backend is nginx
+// two endpoints (10.77.0.1 and 10.77.0.2, one port) over keep-alive
+// connections, with the X-Forwarded-* headers set. Everything that carries
+// traffic runs in a network namespace of its own (signet-bench-ingress),
+// whose loopback holds those two addresses: endpoints must not be loopback
+// addresses, and no address outside our own namespaces may receive
+// traffic. signet-ingress reaches kube-apiserver through a forwarder on the
+// namespace's loopback. The backend is nginx
 // serving a 100-byte body. Each proxy runs alone on --proxy-cpu with one
 // worker (nginx worker_processes 1; signet-ingress GOMAXPROCS=1); wrk,
 // the backend and the control plane (etcd, kube-apiserver, signet-apiserver
@@ -49,15 +54,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,7 +75,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
+
+	"github.com/vishvananda/netns"
 
 	discoveryv1 "signet.dev/api/discovery/v1"
 	networkingv1 "signet.dev/api/networking/v1"
@@ -81,7 +92,19 @@ const (
 	controller = "signet.dev/ingress"
 	hostFoo    = "foo.example.com"
 	hostBar    = "bar.example.com"
+
+	// netnsName is the namespace everything that carries traffic runs in;
+	// the ports are fixed, as the namespace is private.
+	netnsName   = "signet-bench-ingress"
+	backendPort = 8081
+	nginxPort   = 8082
+	signetPort  = 8083
+	adminPort   = 10254
+	apiPort     = 6443
 )
+
+// backendIPs are the backend's addresses, on the namespace's loopback.
+var backendIPs = []string{"10.77.0.1", "10.77.0.2"}
 
 // body is what the backend answers: 100 bytes.
 var body = strings.Repeat("signet-ingress bench backend body. ", 3)[:100]
@@ -150,6 +173,13 @@ func run(o options) error {
 	if err := os.MkdirAll(filepath.Join(out, "logs"), 0o755); err != nil {
 		return err
 	}
+	if os.Geteuid() != 0 {
+		return errors.New("must run as root (it creates a network namespace)")
+	}
+	if err := setupNetns(); err != nil {
+		return err
+	}
+	defer func() { _ = exec.Command("ip", "netns", "del", netnsName).Run() }()
 	// Everything this program starts inherits the client CPU; only the
 	// proxies are moved to the proxy CPU.
 	if err := exec.Command("taskset", "-a", "-p", "-c", strconv.Itoa(o.clientCPU), strconv.Itoa(os.Getpid())).Run(); err != nil {
@@ -164,10 +194,6 @@ func run(o options) error {
 		}
 	}()
 
-	backendPort, err := freePort()
-	if err != nil {
-		return err
-	}
 	backend, err := startNginx(out, "backend", backendConfig(out, backendPort), -1)
 	if err != nil {
 		return err
@@ -176,16 +202,12 @@ func run(o options) error {
 
 	targets := map[string]string{}
 	if slices.Contains(impls, "nginx") {
-		port, err := freePort()
-		if err != nil {
-			return err
-		}
-		p, err := startNginx(out, "nginx-proxy", proxyConfig(out, port, backendPort), o.proxyCPU)
+		p, err := startNginx(out, "nginx-proxy", proxyConfig(out, nginxPort, backendPort), o.proxyCPU)
 		if err != nil {
 			return err
 		}
 		procs = append(procs, p)
-		targets["nginx"] = fmt.Sprintf("127.0.0.1:%d", port)
+		targets["nginx"] = fmt.Sprintf("127.0.0.1:%d", nginxPort)
 	}
 
 	var cluster *framework.Cluster
@@ -307,12 +329,12 @@ http {
     keepalive_timeout 300s;
     default_type text/plain;
     server {
-        listen 127.0.0.1:%[4]d;
-        listen 127.0.0.2:%[4]d;
+        listen %[6]s:%[4]d;
+        listen %[7]s:%[4]d;
         location / { return 200 "%[5]s"; }
     }
 }
-`, userDirective(), out, tempPaths(out, "backend"), port, body)
+`, userDirective(), out, tempPaths(out, "backend"), port, body, backendIPs[0], backendIPs[1])
 }
 
 func proxyConfig(out string, port, backendPort int) string {
@@ -329,8 +351,8 @@ http {
     keepalive_requests 10000000;
     keepalive_timeout 300s;
     upstream backend {
-        server 127.0.0.1:%[5]d;
-        server 127.0.0.2:%[5]d;
+        server %[9]s:%[5]d;
+        server %[10]s:%[5]d;
         keepalive 64;
         keepalive_requests 10000000;
     }
@@ -359,7 +381,7 @@ http {
         location /api/ { %[8]s }
     }
 }
-`, userDirective(), out, tempPaths(out, "nginx-proxy"), port, backendPort, hostFoo, hostBar, location)
+`, userDirective(), out, tempPaths(out, "nginx-proxy"), port, backendPort, hostFoo, hostBar, location, backendIPs[0], backendIPs[1])
 }
 
 // userDirective keeps nginx's worker as root when we are root, so that it
@@ -389,7 +411,7 @@ func startNginx(out, name, conf string, cpu int) (*exec.Cmd, error) {
 	if err := os.MkdirAll(filepath.Join(out, "tmp", name), 0o755); err != nil {
 		return nil, err
 	}
-	args := []string{"nginx", "-p", out, "-c", file}
+	args := []string{"ip", "netns", "exec", netnsName, "nginx", "-p", out, "-c", file}
 	if cpu >= 0 {
 		args = append([]string{"taskset", "-c", strconv.Itoa(cpu)}, args...)
 	}
@@ -442,21 +464,17 @@ func startSignetIngress(ctx context.Context, o options, out string, c *framework
 	if err := createObjects(ctx, c, backendPort); err != nil {
 		return nil, "", err
 	}
-	port, err := freePort()
+	kubeconfig, err := forwardAPIServer(ctx, out, c)
 	if err != nil {
 		return nil, "", err
 	}
-	admin, err := freePort()
-	if err != nil {
-		return nil, "", err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	addr := fmt.Sprintf("127.0.0.1:%d", signetPort)
 	cmd, err := startProcess(out, "signet-ingress", []string{"GOMAXPROCS=1"},
-		"taskset", "-c", strconv.Itoa(o.proxyCPU), bin,
-		"--kubeconfig", c.KubeconfigFile,
+		"taskset", "-c", strconv.Itoa(o.proxyCPU), "ip", "netns", "exec", netnsName, bin,
+		"--kubeconfig", kubeconfig,
 		"--http-addr", addr,
 		"--https-addr", "",
-		"--admin-addr", fmt.Sprintf("127.0.0.1:%d", admin),
+		"--admin-addr", fmt.Sprintf("127.0.0.1:%d", adminPort),
 		"--publish-address", "127.0.0.1",
 		"--leader-elect=false",
 	)
@@ -501,8 +519,8 @@ func createObjects(ctx context.Context, c *framework.Cluster, backendPort int) e
 		}},
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Endpoints: []discoveryv1.Endpoint{
-			{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
-			{Addresses: []string{"127.0.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
+			{Addresses: []string{backendIPs[0]}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
+			{Addresses: []string{backendIPs[1]}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
 		},
 		Ports: []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To(int32(backendPort)), Protocol: ptr.To(corev1.ProtocolTCP)}},
 	}
@@ -552,7 +570,7 @@ func createObjects(ctx context.Context, c *framework.Cluster, backendPort int) e
 // checkRoutes asks the proxy at addr for each route once and checks that
 // the backend's body came back, and that an unknown host is refused.
 func checkRoutes(addr string) error {
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := nsClient(2 * time.Second)
 	for _, r := range []struct{ host, path string }{{hostFoo, "/"}, {hostFoo, "/exact"}, {hostBar, "/api/users"}, {hostBar, "/api"}} {
 		code, got, err := get(client, addr, r.host, r.path)
 		if err != nil {
@@ -594,7 +612,7 @@ var (
 )
 
 func runWrk(o options, script, addr string, d time.Duration) (result, error) {
-	cmd := exec.Command("taskset", "-c", strconv.Itoa(o.clientCPU), "wrk",
+	cmd := exec.Command("taskset", "-c", strconv.Itoa(o.clientCPU), "ip", "netns", "exec", netnsName, "wrk",
 		"-t1", "-c"+strconv.Itoa(o.connections), "-d"+strconv.Itoa(int(d.Seconds()))+"s",
 		"--latency", "-s", script, "http://"+addr+"/")
 	var stdout bytes.Buffer
@@ -636,7 +654,7 @@ func runWrk(o options, script, addr string, d time.Duration) (result, error) {
 // and returns the milliseconds from starting kubectl to the first 200 on
 // that path.
 func measureChanges(ctx context.Context, o options, out string, c *framework.Cluster, addr string) ([]float64, error) {
-	client := &http.Client{Timeout: time.Second}
+	client := nsClient(time.Second)
 	var ms []float64
 	for i := 1; i <= o.changes; i++ {
 		path := fmt.Sprintf("/change-%d", i)
@@ -725,11 +743,115 @@ func round(v float64, digits int) float64 {
 	return float64(int64(v*p+0.5)) / p
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// setupNetns (re)creates the namespace with loopback up and the backend
+// addresses on it.
+func setupNetns() error {
+	_ = exec.Command("ip", "netns", "del", netnsName).Run()
+	cmds := [][]string{{"ip", "netns", "add", netnsName}, {"ip", "-n", netnsName, "link", "set", "lo", "up"}}
+	for _, ip := range backendIPs {
+		cmds = append(cmds, []string{"ip", "-n", netnsName, "addr", "add", ip + "/32", "dev", "lo"})
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	for _, c := range cmds {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	return nil
+}
+
+// inNetns runs fn on an OS thread switched into the namespace; sockets fn
+// makes stay there.
+func inNetns(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		target, err := netns.GetFromName(netnsName)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+		// Only a thread back in its own namespace may be reused; otherwise
+		// it stays locked and exits with the goroutine.
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	return <-errc
+}
+
+// nsClient is an HTTP client whose connections are made inside the
+// namespace.
+func nsClient(timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+			err = inNetns(func() error {
+				c, err = dialer.DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		},
+	}}
+}
+
+// forwardAPIServer listens on the namespace's loopback and carries every
+// connection to kube-apiserver; it returns a kubeconfig for processes in
+// the namespace.
+func forwardAPIServer(ctx context.Context, out string, c *framework.Cluster) (string, error) {
+	server, err := url.Parse(c.Config.Host)
+	if err != nil {
+		return "", err
+	}
+	var ln net.Listener
+	if err := inNetns(func() (err error) {
+		ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", apiPort))
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("listening in %s: %w", netnsName, err)
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go relay(in, server.Host)
+		}
+	}()
+	cfg, err := clientcmd.LoadFromFile(c.KubeconfigFile)
+	if err != nil {
+		return "", err
+	}
+	for _, cl := range cfg.Clusters {
+		cl.Server = fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	}
+	file := filepath.Join(out, "kubeconfig")
+	return file, clientcmd.WriteToFile(*cfg, file)
+}
+
+func relay(in net.Conn, to string) {
+	defer in.Close()
+	up, err := net.Dial("tcp", to)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	go func() { _, _ = io.Copy(up, in); up.Close() }()
+	_, _ = io.Copy(in, up)
 }
