@@ -1,0 +1,50 @@
+/*
+Copyright 2026 The signet Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package controller is the control plane of signet-ingress: it watches
+// IngressClasses, the Ingresses of the classes whose spec.controller is its
+// controller name, and the Services, signet EndpointSlices, TLS Secrets and
+// ConfigMaps those Ingresses use; it turns them into one immutable
+// proxy.Config and hands it to the data plane; and it reports on each of
+// its Ingresses' status whether the Ingress was accepted and whether its
+// routes are live.
+//
+// The work is split in three:
+//
+//   - Selection (class.go): which Ingresses are ours. An Ingress belongs to
+//     the class named by spec.ingressClassName or, when that is unset, by
+//     the legacy kubernetes.io/ingress.class annotation; it is ours when an
+//     IngressClass of that name names our controller. Every other Ingress
+//     is left alone: no routes and no status. When an Ingress leaves our
+//     classes its routes go with the next rebuild and its status is left as
+//     it was (it is no longer ours to write; the controller of its new
+//     class owns it).
+//   - Translation (translate.go): a pure function from our Ingresses and
+//     the objects they reference to a proxy.Config and, per Ingress, the
+//     problems found (the reasons of the Accepted condition). It is tested
+//     without a client.
+//   - Plumbing (controller.go): informers; a debounced rebuild loop that
+//     runs the translation over the informers' caches after any relevant
+//     change and publishes the result with one Update; and a status work
+//     queue, run only by the leader, that writes status when it differs
+//     from what the API holds.
+//
+// Limits: proxy.HealthCheck carries one port for all endpoints of a
+// backend. A health check on the serving port is exact (port 0: each
+// endpoint is checked on the port it serves on), but one on another
+// Service port whose named target port differs between pods uses the port
+// of most endpoints for all of them (see healthPort).
+package controller
