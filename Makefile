@@ -44,7 +44,7 @@ test-integration: ## Integration tests: etcd, upstream kube-apiserver and kubect
 	go test $(GOTESTFLAGS) -count=1 -timeout 30m ./test/integration/...
 
 .PHONY: bench
-bench: bench-endpointslice bench-proxy bench-dns ## Every documented benchmark (docs/benchmarks.md)
+bench: bench-endpointslice bench-proxy bench-dns bench-ingress ## Every documented benchmark (docs/benchmarks.md)
 
 .PHONY: bench-endpointslice
 bench-endpointslice: ## EndpointSlice rollout cost: signet vs upstream's reconciler vs one Endpoints object
@@ -57,6 +57,10 @@ bench-proxy: ## kube-proxy sync time and restore size: signet vs upstream's ipta
 .PHONY: bench-dns
 bench-dns: ## Per-node DNS cache: node-cache vs CoreDNS v1.15.0 under dnsperf (root; installs dnsperf)
 	hack/bench-dns.sh
+
+.PHONY: bench-ingress
+bench-ingress: ## signet-ingress vs nginx proxying on one core (wrk), and kubectl-apply-to-traffic time (root; installs wrk, nginx)
+	hack/bench-ingress.sh
 
 .PHONY: verify
 verify: ## gofmt, go vet, go.mod tidiness and generated code up to date
