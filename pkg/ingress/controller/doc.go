@@ -42,9 +42,20 @@ limitations under the License.
 //     queue, run only by the leader, that writes status when it differs
 //     from what the API holds.
 //
-// Limits: proxy.HealthCheck carries one port for all endpoints of a
-// backend. A health check on the serving port is exact (port 0: each
-// endpoint is checked on the port it serves on), but one on another
-// Service port whose named target port differs between pods uses the port
-// of most endpoints for all of them (see healthPort).
+// Endpoints and health-check ports are read from the EndpointSlices, per
+// slice: a Service port whose named target port differs between pods is
+// resolved for each endpoint from the slice it comes from. That holds for
+// the serving port (proxy.ServiceBackend.Endpoints) and for a health
+// check on another Service port (proxy.ServiceBackend.HealthCheckPorts,
+// parallel to the endpoints; an endpoint whose slice lacks that port is
+// checked on the Service's numeric targetPort, or on its serving port
+// when the target port is a name). A check of the serving port leaves
+// the port to the proxy: each endpoint is checked on the port it serves
+// on.
+//
+// Every rebuild produces new proxy.Backend objects; the proxy keeps what
+// must outlast them (connection pools, health state, round-robin
+// positions) by endpoint address and by the backend's Ingress and Name,
+// so rebuilding often, as changing slices make it, costs no balance and
+// no health state.
 package controller

@@ -289,10 +289,9 @@ func resolveService(ns string, sb *networkingv1.IngressServiceBackend, state Sta
 		b.Unavailable = msg
 		return b, []relProblem{{ReasonBackendNotFound, ".service.port" + field, msg}}
 	}
-	slices := state.EndpointSlices(ns, sb.Name)
-	b.Service = &proxy.ServiceBackend{Endpoints: readyEndpoints(slices, sp.Name)}
-	hc, problems := resolveHealthCheck(svc, slices, sb, sp)
-	b.Service.HealthCheck = hc
+	hc, healthSP, problems := resolveHealthCheck(svc, sb, sp)
+	eps, hcPorts := readyEndpoints(state.EndpointSlices(ns, sb.Name), sp.Name, healthSP)
+	b.Service = &proxy.ServiceBackend{Endpoints: eps, HealthCheck: hc, HealthCheckPorts: hcPorts}
 	return b, problems
 }
 
@@ -373,8 +372,16 @@ func slicePort(slice *discoveryv1.EndpointSlice, name string) uint16 {
 // de-duplicated and sorted. An endpoint's first address is the one used
 // (the others are alternatives of the same endpoint); an unset ready
 // condition counts as ready.
-func readyEndpoints(slices_ []*discoveryv1.EndpointSlice, portName string) []netip.AddrPort {
-	seen := map[netip.AddrPort]struct{}{}
+//
+// When health is not nil (a health check on another Service port than
+// the serving one), healthPorts is parallel to the endpoints: each
+// endpoint's own target port of health, from the slice it comes from, so
+// that pods whose named target ports differ are each checked on theirs.
+// It is 0 for an endpoint whose slice does not carry that port (the check
+// then falls back to HealthCheck.Port). An endpoint listed by several
+// slices with different health ports gets the lowest.
+func readyEndpoints(slices_ []*discoveryv1.EndpointSlice, portName string, health *corev1.ServicePort) (endpoints []netip.AddrPort, healthPorts []uint16) {
+	seen := map[netip.AddrPort]uint16{}
 	for _, s := range slices_ {
 		var want4 bool
 		switch s.AddressType {
@@ -387,6 +394,10 @@ func readyEndpoints(slices_ []*discoveryv1.EndpointSlice, portName string) []net
 		port := slicePort(s, portName)
 		if port == 0 {
 			continue
+		}
+		var hport uint16
+		if health != nil {
+			hport = slicePort(s, health.Name)
 		}
 		for i := range s.Endpoints {
 			ep := &s.Endpoints[i]
@@ -404,42 +415,30 @@ func readyEndpoints(slices_ []*discoveryv1.EndpointSlice, portName string) []net
 			if addr.Is4() != want4 {
 				continue
 			}
-			seen[netip.AddrPortFrom(addr, port)] = struct{}{}
+			ap := netip.AddrPortFrom(addr, port)
+			if old, ok := seen[ap]; !ok || old == 0 || hport != 0 && hport < old {
+				seen[ap] = hport
+			}
 		}
 	}
-	out := make([]netip.AddrPort, 0, len(seen))
+	endpoints = make([]netip.AddrPort, 0, len(seen))
 	for ap := range seen {
-		out = append(out, ap)
+		endpoints = append(endpoints, ap)
 	}
-	slices.SortFunc(out, netip.AddrPort.Compare)
-	return out
+	slices.SortFunc(endpoints, netip.AddrPort.Compare)
+	if health != nil {
+		healthPorts = make([]uint16, len(endpoints))
+		for i, ap := range endpoints {
+			healthPorts[i] = seen[ap]
+		}
+	}
+	return endpoints, healthPorts
 }
 
-// healthPort is the endpoint port of the Service port a health check
-// names, for every endpoint of the backend: the proxy checks all
-// endpoints of a backend on one port. When the slices disagree (a named
-// target port that differs between pods, as during a rollout that changes
-// it) the port of the most endpoints wins, then the lower port; endpoints
-// on another port are then checked on the wrong one, a limit of
-// proxy.HealthCheck (see the package documentation). Without slices it is
-// the Service's numeric targetPort, or 0 (there are no endpoints to check
-// then).
-func healthPort(slices_ []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) uint16 {
-	endpoints := map[uint16]int{}
-	for _, s := range slices_ {
-		if p := slicePort(s, sp.Name); p != 0 {
-			endpoints[p] += len(s.Endpoints)
-		}
-	}
-	var best uint16
-	for p, n := range endpoints {
-		if best == 0 || n > endpoints[best] || n == endpoints[best] && p < best {
-			best = p
-		}
-	}
-	if best != 0 {
-		return best
-	}
+// numericTargetPort is the target port of a Service port when the Service
+// gives it as a number (the port itself when unset), or 0 for a named
+// target port, which only the slices resolve.
+func numericTargetPort(sp *corev1.ServicePort) uint16 {
 	switch {
 	case sp.TargetPort.Type == intstr.Int && sp.TargetPort.IntVal > 0 && sp.TargetPort.IntVal <= 65535:
 		return uint16(sp.TargetPort.IntVal)
@@ -449,13 +448,19 @@ func healthPort(slices_ []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) ui
 	return 0
 }
 
-// resolveHealthCheck turns a backend's healthCheck into the proxy's form:
-// defaults filled in and the port resolved to an endpoint port, or 0 for
-// the port each endpoint serves on.
-func resolveHealthCheck(svc *corev1.Service, slices_ []*discoveryv1.EndpointSlice, sb *networkingv1.IngressServiceBackend, serving *corev1.ServicePort) (*proxy.HealthCheck, []relProblem) {
+// resolveHealthCheck turns a backend's healthCheck into the proxy's form,
+// defaults filled in. When the check names a Service port other than the
+// serving one, that port is returned too: the endpoints are then checked
+// each on its own target port of it (ServiceBackend.HealthCheckPorts, see
+// readyEndpoints), and HealthCheck.Port is the fallback for endpoints
+// whose slice does not carry it: the Service's numeric targetPort, or 0
+// (the serving port) when the target port is a name. A check of the
+// serving port keeps Port 0 and no health port: each endpoint is checked
+// on the port it serves on.
+func resolveHealthCheck(svc *corev1.Service, sb *networkingv1.IngressServiceBackend, serving *corev1.ServicePort) (*proxy.HealthCheck, *corev1.ServicePort, []relProblem) {
 	hc := sb.HealthCheck
 	if hc == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	out := &proxy.HealthCheck{
 		Path:               hc.Path,
@@ -470,20 +475,22 @@ func resolveHealthCheck(svc *corev1.Service, slices_ []*discoveryv1.EndpointSlic
 	if out.Timeout > out.Interval {
 		out.Timeout = out.Interval
 	}
-	if hc.Port != nil && (hc.Port.Name != "" || hc.Port.Number != 0) {
-		p, field, msg := findServicePort(svc, *hc.Port)
-		if p == nil {
-			return nil, []relProblem{{ReasonBackendNotFound, ".service.healthCheck.port" + field,
-				msg + "; the backend is served without health checks"}}
-		}
-		// The serving Service port (which the API server fills in when
-		// the check names none) stays 0: each endpoint is checked on the
-		// port it serves on, which may differ between slices.
-		if p.Name != serving.Name {
-			out.Port = healthPort(slices_, p)
-		}
+	if hc.Port == nil || hc.Port.Name == "" && hc.Port.Number == 0 {
+		return out, nil, nil
 	}
-	return out, nil
+	p, field, msg := findServicePort(svc, *hc.Port)
+	if p == nil {
+		return nil, nil, []relProblem{{ReasonBackendNotFound, ".service.healthCheck.port" + field,
+			msg + "; the backend is served without health checks"}}
+	}
+	// The serving Service port (which the API server fills in when the
+	// check names none) stays 0: each endpoint is checked on the port it
+	// serves on.
+	if p.Name == serving.Name {
+		return out, nil, nil
+	}
+	out.Port = numericTargetPort(p)
+	return out, p, nil
 }
 
 func seconds(p *int32, def int32) time.Duration {

@@ -225,15 +225,18 @@ func TestHealthCheck(t *testing.T) {
 		name    string
 		hc      *networkingv1.IngressHealthCheck
 		want    *proxy.HealthCheck
+		ports   []uint16 // want HealthCheckPorts
 		problem string
 	}{{
-		name: "every field, port by name to its target port",
-		hc:   full,
-		want: &proxy.HealthCheck{Path: "/ready", Port: 3001, Interval: 2 * time.Second, Timeout: time.Second, HealthyThreshold: 4, UnhealthyThreshold: 5},
+		name:  "every field, port by name to the endpoint's target port",
+		hc:    full,
+		want:  &proxy.HealthCheck{Path: "/ready", Port: 0, Interval: 2 * time.Second, Timeout: time.Second, HealthyThreshold: 4, UnhealthyThreshold: 5},
+		ports: []uint16{3001},
 	}, {
-		name: "port by number",
-		hc:   &networkingv1.IngressHealthCheck{Port: ptr.To(num(81))},
-		want: &proxy.HealthCheck{Path: "/", Port: 3001, Interval: 10 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3},
+		name:  "port by number",
+		hc:    &networkingv1.IngressHealthCheck{Port: ptr.To(num(81))},
+		want:  &proxy.HealthCheck{Path: "/", Port: 0, Interval: 10 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 3},
+		ports: []uint16{3001},
 	}, {
 		name: "defaults: the serving port (0: each endpoint's own)",
 		hc:   &networkingv1.IngressHealthCheck{},
@@ -262,6 +265,9 @@ func TestHealthCheck(t *testing.T) {
 			if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
 				t.Errorf("health check %+v, want %+v", got, tc.want)
 			}
+			if gotPorts := be.Service.HealthCheckPorts; !slices.Equal(gotPorts, tc.ports) || (gotPorts == nil) != (tc.ports == nil) {
+				t.Errorf("HealthCheckPorts %#v, want %#v", gotPorts, tc.ports)
+			}
 			var want []Problem
 			if tc.problem != "" {
 				want = []Problem{{ReasonBackendNotFound, tc.problem}}
@@ -273,12 +279,22 @@ func TestHealthCheck(t *testing.T) {
 	}
 }
 
-func TestHealthPortWhenSlicesDisagree(t *testing.T) {
+// TestHealthPortsPerEndpoint: a health-check port whose named target
+// port differs between slices is resolved per endpoint, from the slice
+// the endpoint comes from, not one port for all.
+func TestHealthPortsPerEndpoint(t *testing.T) {
 	state := newFakeState().add(
 		service("ns/app", "http:80:web", "health:81:status"),
 		slice("ns/app-a", "app", v4, []string{"http:3000", "health:4000"}, readyEP("10.0.0.1")),
 		slice("ns/app-b", "app", v4, []string{"http:3001", "health:4001"}, readyEP("10.0.0.2"), readyEP("10.0.0.3")),
 		slice("ns/app-c", "app", v6, []string{"http:3000", "health:4000"}, readyEP("fd00::1")),
+		// Pods without the named health port (as during a rollout that
+		// adds it): no entry, so the check's Port (0 here: the serving
+		// port).
+		slice("ns/app-d", "app", v4, []string{"http:3002"}, readyEP("10.0.0.4")),
+		// The same endpoint in two slices that disagree: the lower port.
+		slice("ns/app-e", "app", v4, []string{"http:3000", "health:4005"}, readyEP("10.0.0.5")),
+		slice("ns/app-f", "app", v4, []string{"http:3000", "health:4003"}, readyEP("10.0.0.5")),
 	)
 	b := svcBackend("app", named("http"))
 	b.Service.HealthCheck = &networkingv1.IngressHealthCheck{Port: ptr.To(named("health"))}
@@ -286,18 +302,31 @@ func TestHealthPortWhenSlicesDisagree(t *testing.T) {
 	if len(problems) != 0 {
 		t.Errorf("problems %q", problems)
 	}
-	// Two endpoints each on 4000 and 4001: the lower port.
-	if be.Service.HealthCheck == nil || be.Service.HealthCheck.Port != 4000 {
-		t.Errorf("health check %+v, want port 4000", be.Service.HealthCheck)
-	}
-	want := addrPorts("10.0.0.1:3000", "10.0.0.2:3001", "10.0.0.3:3001", "[fd00::1]:3000")
+	want := addrPorts("10.0.0.1:3000", "10.0.0.2:3001", "10.0.0.3:3001", "10.0.0.4:3002", "10.0.0.5:3000", "[fd00::1]:3000")
 	if !slices.Equal(be.Service.Endpoints, want) {
 		t.Errorf("endpoints %v, want %v", be.Service.Endpoints, want)
 	}
-	// Without slices: the Service's numeric targetPort.
+	if be.Service.HealthCheck == nil || be.Service.HealthCheck.Port != 0 {
+		t.Errorf("health check %+v, want port 0 (a named target port: only the slices resolve it)", be.Service.HealthCheck)
+	}
+	if got, want := be.Service.HealthCheckPorts, []uint16{4000, 4001, 4001, 0, 4003, 4000}; !slices.Equal(got, want) {
+		t.Errorf("HealthCheckPorts %v, want %v (parallel to %v)", got, want, be.Service.Endpoints)
+	}
+
+	// A numeric targetPort is the check's Port, for endpoints whose slice
+	// does not list it; without slices there is nothing to check.
 	be, _ = onlyBackend(t, newFakeState().add(service("ns/app", "http:80:web", "health:81:8081")), b)
-	if be.Service.HealthCheck == nil || be.Service.HealthCheck.Port != 8081 {
-		t.Errorf("health check without slices %+v, want port 8081", be.Service.HealthCheck)
+	if be.Service.HealthCheck == nil || be.Service.HealthCheck.Port != 8081 || len(be.Service.HealthCheckPorts) != 0 {
+		t.Errorf("health check without slices %+v (ports %v), want port 8081", be.Service.HealthCheck, be.Service.HealthCheckPorts)
+	}
+
+	// Checks of the serving port need no per-endpoint ports: each
+	// endpoint is checked on the port it serves on.
+	b.Service.HealthCheck = &networkingv1.IngressHealthCheck{Port: ptr.To(named("http"))}
+	be, _ = onlyBackend(t, state, b)
+	if be.Service.HealthCheck == nil || be.Service.HealthCheck.Port != 0 || be.Service.HealthCheckPorts != nil {
+		t.Errorf("health check of the serving port %+v (ports %v), want port 0 and no per-endpoint ports",
+			be.Service.HealthCheck, be.Service.HealthCheckPorts)
 	}
 }
 

@@ -55,7 +55,10 @@ type Backend struct {
 	// "ingress" label of request metrics.
 	Ingress string
 	// Name names the backend in logs and metrics: "namespace/service:port"
-	// for a Service port, "namespace/ConfigMap/name" for a resource.
+	// for a Service port, "namespace/ConfigMap/name" for a resource. With
+	// Ingress it also identifies a Service backend across Configs: the
+	// round-robin position carries over to the backend of the same
+	// Ingress and Name in the next Config.
 	Name string
 
 	// Exactly one of Service, Static and Unavailable is set.
@@ -71,7 +74,10 @@ type Backend struct {
 
 // ServiceBackend is a Service port resolved to endpoints. The proxy sends
 // requests round-robin over the endpoints that are not known to be
-// unhealthy; when none is left it answers 503.
+// unhealthy; when none is left it answers 503. The round-robin position
+// belongs to the Backend's Ingress and Name, not to this object: it
+// carries over to the next Config that has a backend of the same Ingress
+// and Name, so frequent Updates do not favour the first endpoints.
 type ServiceBackend struct {
 	// Endpoints are the ready endpoints of the Service, both families, each
 	// with the target port of the Ingress's Service port. Sorted, without
@@ -81,6 +87,12 @@ type ServiceBackend struct {
 	// endpoint (and passive failure counting) as the Ingress's
 	// service.healthCheck describes.
 	HealthCheck *HealthCheck
+	// HealthCheckPorts, when not nil, is parallel to Endpoints: entry i is
+	// the port the active check of Endpoints[i] connects to, for checks
+	// on a Service port whose target port differs between endpoints. An
+	// entry of 0 (or a missing one) means HealthCheck.Port, and when that
+	// is 0 too, the endpoint's own port. Ignored without HealthCheck.
+	HealthCheckPorts []uint16
 }
 
 // HealthCheck is an active HTTP health check, resolved and defaulted.
@@ -88,7 +100,9 @@ type HealthCheck struct {
 	// Path is the request path (a 2xx or 3xx answer is healthy).
 	Path string
 	// Port is the endpoint port to check: the target port of the health
-	// check's Service port, or the serving port when the check names none.
+	// check's Service port, or 0 for each endpoint's serving port (when
+	// the check names none). ServiceBackend.HealthCheckPorts overrides it
+	// per endpoint.
 	Port uint16
 	// Interval between two checks of one endpoint; Timeout of one check.
 	Interval time.Duration

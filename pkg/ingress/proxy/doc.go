@@ -24,8 +24,8 @@ limitations under the License.
 // forward.go): one goroutine per client connection reads request heads
 // into its own buffer and parses them in place (parse.go), chooses the
 // route with routes.Table.Match (400 for a refused path, 404 without a
-// route), picks an endpoint round-robin among those that take traffic,
-// and writes the request head and, when it came with the head, the body
+// route), picks an endpoint round-robin among those that take traffic
+// (one atomic increment of the backend's position), and writes the request head and, when it came with the head, the body
 // to a pooled keep-alive backend connection in one write. The response
 // head is parsed in the backend connection's buffer and written to the
 // client, with the body when it is already there, again in one write;
@@ -37,6 +37,25 @@ limitations under the License.
 // over HTTP/1.1 through the same pools and health state. Upgrade requests
 // (WebSocket) get a connection of their own, spliced both ways after the
 // backend's 101 (upgrade.go).
+//
+// # What survives a Config swap
+//
+// A Config is replaced as a whole, and the controller builds new Backend
+// objects every time, but what must outlast a swap lives in the Proxy,
+// keyed by what identifies it across Configs, and goes when an Update no
+// longer uses it:
+//
+//   - connection pools, by endpoint address (pool.go);
+//   - health state and its active checker, by endpoint, check settings
+//     and the port checked: HealthCheck.Port, or per endpoint
+//     ServiceBackend.HealthCheckPorts, for a health-check port whose
+//     target port differs between pods (health.go); a change of any of
+//     them starts the endpoint healthy under the new check;
+//   - round-robin positions, by the backend's Ingress and Name (live.go),
+//     so that frequent Updates (slices change often) neither restart every
+//     backend at its first endpoint nor give the first endpoints more than
+//     their share. When the endpoints change, the position carries on
+//     over the new list.
 //
 // # What the proxy answers itself
 //

@@ -32,21 +32,38 @@ import (
 
 // healthKey identifies one health check of one endpoint. Two backends with
 // the same endpoint and the same check share it, and its state survives
-// Config swaps as long as both stay the same.
+// Config swaps as long as both stay the same: the endpoint, the check's
+// settings and the port it connects to.
 type healthKey struct {
 	// addr is the serving address of the endpoint.
-	addr  netip.AddrPort
+	addr netip.AddrPort
+	// port is the port the check connects to, resolved: never 0.
+	port uint16
+	// check is the check's settings; its Port is always 0 (see port), so
+	// that checks that resolve to the same port share their state however
+	// the port was given.
 	check HealthCheck
 }
 
-// target is the address the check connects to: the endpoint's IP with the
-// check's port (the serving port when the check names none).
-func (k healthKey) target() string {
-	port := k.check.Port
-	if port == 0 {
-		port = k.addr.Port()
+// newHealthKey returns the key of check hc of the endpoint addr. port is
+// the endpoint's entry of ServiceBackend.HealthCheckPorts (0 when it has
+// none); the check connects to it, else to hc.Port, else to addr's port.
+func newHealthKey(addr netip.AddrPort, hc *HealthCheck, port uint16) healthKey {
+	k := healthKey{addr: addr, port: port, check: *hc}
+	if k.port == 0 {
+		k.port = hc.Port
 	}
-	return netip.AddrPortFrom(k.addr.Addr(), port).String()
+	if k.port == 0 {
+		k.port = addr.Port()
+	}
+	k.check.Port = 0
+	return k
+}
+
+// target is the address the check connects to: the endpoint's IP with the
+// check's port.
+func (k healthKey) target() string {
+	return netip.AddrPortFrom(k.addr.Addr(), k.port).String()
 }
 
 // healthState is whether one endpoint takes traffic under one check.

@@ -97,7 +97,7 @@ func TestHealthStateSurvivesUpdates(t *testing.T) {
 	hc := fastCheck(1, 1)
 	tp, be := healthSetup(t, hc, a.addr(), b.addr())
 	b.fail.Store(true)
-	k := healthKey{addr: b.addr(), check: *hc}
+	k := newHealthKey(b.addr(), hc, 0)
 	waitFor(t, "b unhealthy", func() bool { return !tp.health.state(k).healthy.Load() })
 	// Long checks so that nothing changes while updating.
 	for i := range 5 {
@@ -124,6 +124,91 @@ func TestHealthStateSurvivesUpdates(t *testing.T) {
 	}
 }
 
+// TestPerEndpointHealthCheckPorts checks two endpoints each on a health
+// port of its own (ServiceBackend.HealthCheckPorts): only the endpoint
+// whose health port fails leaves the rotation, although both serve
+// /healthz fine on their serving ports and the other's health port is
+// healthy. The state lasts while the port checked stays the same.
+func TestPerEndpointHealthCheckPorts(t *testing.T) {
+	a := startBackend(t, "a", "127.0.0.1:0")
+	b := startBackend(t, "b", "127.0.0.1:0")
+	aHealth := startBackend(t, "a-health", "127.0.0.1:0")
+	bHealth := startBackend(t, "b-health", "127.0.0.1:0")
+	bHealth.fail.Store(true)
+	hc := fastCheck(1, 1)
+	tp := startProxy(t, Options{})
+	update := func(hc *HealthCheck, ports ...uint16) {
+		t.Helper()
+		be := serviceBackend("svc", a.addr(), b.addr())
+		be.Service.HealthCheck = hc
+		be.Service.HealthCheckPorts = ports
+		tp.Update(buildConfig(t, []*networkingv1.Ingress{testIngress("hc", 0, testRule("", prefixPath("/", "svc")))},
+			map[string]*Backend{"svc": be}))
+	}
+	healthy := func(bk *testBackend) float64 {
+		return metricValue(t, tp.reg, "signet_ingress_endpoint_healthy",
+			map[string]string{"backend": "default/svc:80", "endpoint": bk.addr().String()})
+	}
+	states := func() int {
+		tp.health.mu.Lock()
+		defer tp.health.mu.Unlock()
+		return len(tp.health.states)
+	}
+	checks := func(bk *testBackend) int64 { return bk.conns.Load() }
+	stateOf := func(k healthKey) *healthState {
+		tp.health.mu.Lock()
+		defer tp.health.mu.Unlock()
+		return tp.health.states[k]
+	}
+	bKey := newHealthKey(b.addr(), hc, bHealth.addr().Port())
+
+	update(hc, aHealth.addr().Port(), bHealth.addr().Port())
+	waitFor(t, "b to leave the rotation", func() bool { return healthy(b) == 0 })
+	waitFor(t, "a's health port to be checked", func() bool { return checks(aHealth) > 0 })
+	if healthy(a) != 1 {
+		t.Errorf("a unhealthy, although its own health port answers 200")
+	}
+	if got := served(t, tp, 6); got["a/200"] != 6 {
+		t.Errorf("served %v with b's health port failing, want all by a", got)
+	}
+	if n := states(); n != 2 {
+		t.Errorf("%d health states, want 2", n)
+	}
+	bState := stateOf(bKey)
+	if bState == nil || bState.healthy.Load() {
+		t.Fatalf("b's health state %v, want one, unhealthy", bState)
+	}
+
+	// The same ports, given differently (a's as the check's Port, with a
+	// 0 entry): the same checks, whose state is kept.
+	withPort := *hc
+	withPort.Port = aHealth.addr().Port()
+	update(&withPort, 0, bHealth.addr().Port())
+	if stateOf(bKey) != bState || healthy(b) != 0 {
+		t.Errorf("b's state was not kept")
+	}
+	if got := served(t, tp, 4); got["a/200"] != 4 {
+		t.Errorf("served %v after an Update that keeps the checks, want all by a", got)
+	}
+	if n := states(); n != 2 {
+		t.Errorf("%d health states, want 2", n)
+	}
+
+	// b's check moves to its serving port (0 entry, 0 Port), which answers
+	// 200: a new check, starting healthy, and b is back.
+	update(hc, aHealth.addr().Port(), 0)
+	waitFor(t, "b back in the rotation", func() bool { return healthy(b) == 1 })
+	if got := served(t, tp, 4); got["a/200"] != 2 || got["b/200"] != 2 {
+		t.Errorf("served %v with both healthy, want 2 each", got)
+	}
+	if n := states(); n != 2 || stateOf(bKey) != nil {
+		t.Errorf("%d health states after the port changed, want 2 (the old one dropped)", n)
+	}
+	if healthy(a) != 1 {
+		t.Errorf("a unhealthy")
+	}
+}
+
 func TestPassiveHealth(t *testing.T) {
 	live := startBackend(t, "live", "127.0.0.1:0")
 	dead := refusedAddr(t)
@@ -138,7 +223,7 @@ func TestPassiveHealth(t *testing.T) {
 		// the rest of the threshold must come from refused connections.
 		hc := &HealthCheck{Path: "/healthz", Interval: time.Hour, Timeout: time.Second, HealthyThreshold: 1, UnhealthyThreshold: 3}
 		tp, _ := healthSetup(t, hc, dead, live.addr())
-		st := tp.health.state(healthKey{addr: dead, check: *hc})
+		st := tp.health.state(newHealthKey(dead, hc, 0))
 		waitFor(t, "the first active check", func() bool {
 			st.mu.Lock()
 			defer st.mu.Unlock()

@@ -18,6 +18,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -205,6 +206,88 @@ func TestRoundRobin(t *testing.T) {
 		if n := counts[fmt.Sprint("ep", i)]; n != 10 {
 			t.Errorf("endpoint %d got %d of 30 requests, want 10 (all: %v)", i, n, counts)
 		}
+	}
+}
+
+// TestRoundRobinAcrossUpdates updates the Config before every request,
+// with new Backend objects each time as the controller builds them: the
+// round-robin position must carry over, so that n requests over n
+// endpoints reach each exactly once (over HTTP/1.1 and HTTP/2).
+func TestRoundRobinAcrossUpdates(t *testing.T) {
+	const n = 5
+	var eps []netip.AddrPort
+	for i := range n {
+		eps = append(eps, startBackend(t, fmt.Sprint("ep", i), "127.0.0.1:0").addr())
+	}
+	other := startBackend(t, "other", "127.0.0.1:0")
+	tp := startProxy(t, Options{})
+	gen := int64(0)
+	update := func(withOther bool) {
+		t.Helper()
+		gen++
+		paths := []networkingv1.HTTPIngressPath{prefixPath("/", "svc")}
+		backends := map[string]*Backend{"svc": serviceBackend("svc", eps...)}
+		if withOther {
+			// Another backend coming and going does not disturb svc's.
+			paths = append(paths, exactPath("/other", "other"))
+			backends["other"] = serviceBackend("other", other.addr())
+		}
+		cfg := buildConfig(t, []*networkingv1.Ingress{testIngress("rr", 0, testRule("", paths...))}, backends)
+		cfg.Generation = gen
+		tp.Update(cfg)
+	}
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Transport: &http.Transport{
+		Protocols: &protos,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", tp.httpAddr)
+		},
+	}, Timeout: 30 * time.Second}
+	defer h2c.CloseIdleConnections()
+	for _, tc := range []struct {
+		name  string
+		c     *http.Client
+		proto string
+	}{{"HTTP/1.1", tp.client(), "HTTP/1.1"}, {"h2c", h2c, "HTTP/2.0"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			const rounds = 4
+			counts := map[string]int{}
+			for i := range rounds * n {
+				update(i%3 == 1)
+				resp, _ := get(t, tc.c, "http://rr.test/")
+				if resp.StatusCode != 200 || resp.Proto != tc.proto {
+					t.Fatalf("request %d: status %d, proto %s", i, resp.StatusCode, resp.Proto)
+				}
+				counts[resp.Header.Get("X-Backend")]++
+				if i%n == n-1 {
+					// Every n consecutive requests reach every endpoint.
+					for j := range n {
+						if got := counts[fmt.Sprint("ep", j)]; got != i/n+1 {
+							t.Fatalf("after %d requests with an Update before each: endpoint %d got %d, want %d (all: %v)",
+								i+1, j, got, i/n+1, counts)
+						}
+					}
+				}
+			}
+		})
+	}
+
+	// The position goes with the backend: an Update without it drops it,
+	// and a backend of that name that comes back starts anew.
+	tp.updateMu.Lock()
+	_, kept := tp.rr.m[rrKey{"default/test", "default/svc:80"}]
+	tp.updateMu.Unlock()
+	if !kept {
+		t.Errorf("no round-robin position for default/svc:80 while it is live")
+	}
+	tp.Update(buildConfig(t, []*networkingv1.Ingress{testIngress("rr", 0, testRule("", prefixPath("/", "none")))}, nil))
+	tp.updateMu.Lock()
+	left := len(tp.rr.m)
+	tp.updateMu.Unlock()
+	if left != 0 {
+		t.Errorf("%d round-robin positions left without Service backends", left)
 	}
 }
 

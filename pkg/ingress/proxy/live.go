@@ -30,7 +30,8 @@ import (
 // runtime backend, whose endpoints point straight at their connection pool
 // and health state. It is built once per Update and, like the Config, never
 // changes afterwards (only the round-robin counters and health flags it
-// points to do).
+// points to do; those live in the Proxy and carry over to the next
+// liveConfig).
 type liveConfig struct {
 	cfg    *Config
 	routes *routes.Table
@@ -63,8 +64,9 @@ type backendRT struct {
 	reason string
 
 	endpoints []*endpointRT
-	// rr is the round-robin position over endpoints.
-	rr atomic.Uint32
+	// rr is the round-robin position over endpoints, shared with the
+	// backends of the same name in earlier and later Configs (rrSet).
+	rr *rrCounter
 
 	files map[string]*staticFile
 
@@ -78,6 +80,55 @@ type endpointRT struct {
 	// health is the shared state of the endpoint's health check, nil when
 	// the backend has none.
 	health *healthState
+}
+
+// rrCounter is the round-robin position of a Service backend, alone on
+// its cache line: every request of the backend increments it.
+type rrCounter struct {
+	atomic.Uint32
+	_ [60]byte
+}
+
+// rrKey identifies a Service backend across Configs: the controller builds
+// new Backend objects on every change, but the Ingress and Name of one
+// backend stay the same. (Backends of different Ingresses get positions of
+// their own, so that requests alternating between them cannot skew
+// either.)
+type rrKey struct{ ingress, name string }
+
+// rrSet holds the round-robin positions of the Service backends of the
+// live Config, so that a Config swap does not restart every backend at its
+// first endpoint. Only Update uses it, under Proxy.updateMu; requests only
+// touch the counters.
+type rrSet struct {
+	m map[rrKey]*rrCounter
+}
+
+// get returns the counter of k, creating it.
+func (s *rrSet) get(k rrKey) *rrCounter {
+	if s.m == nil {
+		s.m = map[rrKey]*rrCounter{}
+	}
+	c := s.m[k]
+	if c == nil {
+		c = &rrCounter{}
+		s.m[k] = c
+	}
+	return c
+}
+
+// retain forgets the counters of the backends services does not list.
+// Requests still running on an older Config keep theirs.
+func (s *rrSet) retain(services []*backendRT) {
+	keep := make(map[rrKey]bool, len(services))
+	for _, b := range services {
+		keep[rrKey{b.ingress, b.name}] = true
+	}
+	for k := range s.m {
+		if !keep[k] {
+			delete(s.m, k)
+		}
+	}
 }
 
 // usable reports whether the endpoint takes traffic.
@@ -153,10 +204,15 @@ func (p *Proxy) buildBackend(b *Backend, keep map[[2]string]bool, want map[healt
 		}
 	case b.Service != nil:
 		rt.kind = kindService
-		for _, ap := range b.Service.Endpoints {
+		hcPorts := b.Service.HealthCheckPorts
+		for i, ap := range b.Service.Endpoints {
 			ep := &endpointRT{hostport: ap.String(), pool: p.pools.get(ap.String())}
 			if hc := b.Service.HealthCheck; hc != nil {
-				k := healthKey{addr: ap, check: *hc}
+				var port uint16
+				if i < len(hcPorts) {
+					port = hcPorts[i]
+				}
+				k := newHealthKey(ap, hc, port)
 				want[k] = true
 				ep.health = p.health.state(k)
 			}
@@ -164,7 +220,9 @@ func (p *Proxy) buildBackend(b *Backend, keep map[[2]string]bool, want map[healt
 		}
 		if len(rt.endpoints) == 0 {
 			rt.kind, rt.reason = kindUnavailable, "the Service has no ready endpoints"
+			break
 		}
+		rt.rr = p.rr.get(rrKey{rt.ingress, rt.name})
 	default:
 		rt.kind, rt.reason = kindUnavailable, "the backend is empty"
 	}

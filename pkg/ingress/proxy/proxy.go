@@ -101,6 +101,7 @@ type Proxy struct {
 	unmatched  *backendMetrics
 	pools      poolSet
 	health     healthManager
+	rr         rrSet // guarded by updateMu
 	selfSigned *selfSigner
 	dates      dateCache
 	dialer     net.Dialer
@@ -159,7 +160,9 @@ func New(opts Options) (*Proxy, error) {
 }
 
 // Update publishes cfg atomically: requests that start after Update
-// returns use it. Health checks are started and stopped to match it.
+// returns use it. Health checks are started and stopped to match it;
+// health state, connection pools and round-robin positions carry over for
+// what cfg keeps (see ServiceBackend).
 func (p *Proxy) Update(cfg *Config) {
 	if cfg == nil {
 		cfg = &Config{}
@@ -174,6 +177,7 @@ func (p *Proxy) Update(cfg *Config) {
 	// Clean up what the new Config no longer uses. Requests still running
 	// on the old one keep their endpoints; only idle connections go.
 	p.health.sync(want)
+	p.rr.retain(lc.services)
 	addrs := map[string]bool{}
 	for _, b := range lc.services {
 		for _, ep := range b.endpoints {

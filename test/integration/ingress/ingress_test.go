@@ -405,8 +405,10 @@ func TestHealthChecks(t *testing.T) {
 	const controller = "signet.dev/ingress-health"
 	createClass(t, "health", controller)
 	ns := newNamespace(t, "health")
-	// One port on both addresses: the check names the Service port
-	// "health", whose target port the proxy uses for every endpoint.
+	// One port on both addresses, as the pods of one Deployment: the check
+	// names the Service port "health", which each endpoint's slice
+	// resolves to that port. (Health ports that differ between endpoints
+	// are covered by the unit tests of the controller and the proxy.)
 	hs := startBackendsOnOnePort(t, n, []string{"h1", "h2"}, []netip.Addr{v4, v6})
 	h1, h2 := hs[0], hs[1]
 	createService(t, ns, "checked", hs)
