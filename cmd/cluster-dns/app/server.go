@@ -34,7 +34,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/component-base/cli/globalflag"
 	"k8s.io/component-base/logs"
 	logsapi "k8s.io/component-base/logs/api/v1"
@@ -45,6 +44,7 @@ import (
 	signetinformers "signet.dev/client-go/informers/externalversions"
 
 	"signet.dev/signet/pkg/clusterdns"
+	"signet.dev/signet/pkg/util/kubeclient"
 )
 
 const (
@@ -97,28 +97,11 @@ the cluster domain and the reverse zones, and serves /health, /ready and
 	return cmd
 }
 
-// restConfig builds the client configuration from --kubeconfig and
-// --master, falling back to in-cluster configuration.
-func (o *Options) restConfig() (*rest.Config, error) {
-	if o.Kubeconfig == "" && o.Master == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("no --kubeconfig or --master given and in-cluster configuration failed: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags(o.Master, o.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("loading --kubeconfig %q: %w", o.Kubeconfig, err)
-	}
-	return cfg, nil
-}
-
 // Run serves DNS, health and metrics from the clients --kubeconfig
 // describes until ctx is done, then stops answering (queries in flight get
 // up to 5s) and stops the informers.
 func Run(ctx context.Context, o *Options) error {
-	cfg, err := o.restConfig()
+	cfg, err := kubeclient.RESTConfig(o.Kubeconfig, o.Master)
 	if err != nil {
 		return err
 	}

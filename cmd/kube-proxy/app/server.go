@@ -44,7 +44,6 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/component-base/cli/globalflag"
 	"k8s.io/component-base/logs"
@@ -61,6 +60,7 @@ import (
 	"signet.dev/signet/pkg/proxy/iptables"
 	"signet.dev/signet/pkg/proxy/metaproxier"
 	utiliptables "signet.dev/signet/pkg/util/iptables"
+	"signet.dev/signet/pkg/util/kubeclient"
 )
 
 const (
@@ -118,23 +118,6 @@ keeps flowing until the next kube-proxy takes over.`,
 	return cmd
 }
 
-// restConfig builds the client configuration from the kubeconfig and
-// --master, falling back to in-cluster configuration.
-func restConfig(kubeconfig, master string) (*rest.Config, error) {
-	if kubeconfig == "" && master == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("no --kubeconfig or --master given and in-cluster configuration failed: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags(master, kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("loading --kubeconfig %q: %w", kubeconfig, err)
-	}
-	return cfg, nil
-}
-
 // deps are what Run takes from the outside world; tests replace them.
 type deps struct {
 	kubeClient   kubernetes.Interface
@@ -156,7 +139,7 @@ type deps struct {
 
 // Run runs kube-proxy with cfg until ctx is done.
 func Run(ctx context.Context, o *Options, cfg *KubeProxyConfiguration) error {
-	restCfg, err := restConfig(cfg.ClientConnection.Kubeconfig, o.Master)
+	restCfg, err := kubeclient.RESTConfig(cfg.ClientConnection.Kubeconfig, o.Master)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/component-base/cli/globalflag"
@@ -49,6 +48,7 @@ import (
 	signetinformers "signet.dev/client-go/informers/externalversions"
 
 	"signet.dev/signet/pkg/controller/endpointslice"
+	"signet.dev/signet/pkg/util/kubeclient"
 )
 
 const (
@@ -94,30 +94,13 @@ controllers. Each replica serves /healthz, /readyz (informers synced) and
 	return cmd
 }
 
-// restConfig builds the client configuration from --kubeconfig and
-// --master, falling back to in-cluster configuration.
-func (o *Options) restConfig() (*rest.Config, error) {
-	if o.Kubeconfig == "" && o.Master == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("no --kubeconfig or --master given and in-cluster configuration failed: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags(o.Master, o.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("loading --kubeconfig %q: %w", o.Kubeconfig, err)
-	}
-	return cfg, nil
-}
-
 // Run starts the health and metrics server and, once leader (or at once
 // without --leader-elect), the EndpointSlice controller. It blocks until
 // ctx is done, then stops the workers and releases the lease.
 func Run(ctx context.Context, o *Options) error {
 	logger := klog.FromContext(ctx)
 
-	cfg, err := o.restConfig()
+	cfg, err := kubeclient.RESTConfig(o.Kubeconfig, o.Master)
 	if err != nil {
 		return err
 	}

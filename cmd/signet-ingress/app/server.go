@@ -40,7 +40,6 @@ import (
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/component-base/cli/globalflag"
@@ -54,6 +53,7 @@ import (
 
 	"signet.dev/signet/pkg/ingress/controller"
 	"signet.dev/signet/pkg/ingress/proxy"
+	"signet.dev/signet/pkg/util/kubeclient"
 )
 
 const (
@@ -110,23 +110,6 @@ the requests in flight and exits 0.`,
 	return cmd
 }
 
-// restConfig builds the client configuration from --kubeconfig and
-// --master, falling back to in-cluster configuration.
-func (o *Options) restConfig() (*rest.Config, error) {
-	if o.Kubeconfig == "" && o.Master == "" {
-		cfg, err := rest.InClusterConfig()
-		if err != nil {
-			return nil, fmt.Errorf("no --kubeconfig or --master given and in-cluster configuration failed: %w", err)
-		}
-		return cfg, nil
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags(o.Master, o.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("loading --kubeconfig %q: %w", o.Kubeconfig, err)
-	}
-	return cfg, nil
-}
-
 // proxyOptions maps the flags to the proxy's options.
 func (o *Options) proxyOptions(reg prometheus.Registerer) proxy.Options {
 	return proxy.Options{
@@ -145,7 +128,7 @@ func (o *Options) proxyOptions(reg prometheus.Registerer) proxy.Options {
 
 // Run serves until ctx is done, then shuts down gracefully.
 func Run(ctx context.Context, o *Options) error {
-	cfg, err := o.restConfig()
+	cfg, err := kubeclient.RESTConfig(o.Kubeconfig, o.Master)
 	if err != nil {
 		return err
 	}
