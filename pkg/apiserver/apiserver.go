@@ -129,6 +129,7 @@ func networkingAPIGroup(optsGetter generic.RESTOptionsGetter) (*genericapiserver
 		"ingressclasses":   classes,
 	}
 	info := genericapiserver.NewDefaultAPIGroupInfo(networking.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.NegotiatedSerializer = withoutProtobuf{info.NegotiatedSerializer}
 	info.VersionedResourcesStorageMap[networkingv1.SchemeGroupVersion.Version] = resources
 	info.VersionedResourcesStorageMap[networkingv1beta1.SchemeGroupVersion.Version] = resources
 	return &info, nil
@@ -142,7 +143,32 @@ func discoveryAPIGroup(optsGetter generic.RESTOptionsGetter) (*genericapiserver.
 	}
 	resources := map[string]rest.Storage{"endpointslices": slices}
 	info := genericapiserver.NewDefaultAPIGroupInfo(discovery.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	info.NegotiatedSerializer = withoutProtobuf{info.NegotiatedSerializer}
 	info.VersionedResourcesStorageMap[discoveryv1.SchemeGroupVersion.Version] = resources
 	info.VersionedResourcesStorageMap[discoveryv1alpha1.SchemeGroupVersion.Version] = resources
 	return &info, nil
+}
+
+// withoutProtobuf offers every media type of a negotiated serializer but
+// protobuf. signet's types have no protobuf encoding, yet the generic
+// server offers it, so a client that prefers protobuf was answered with an
+// error once the server had to encode one of them: kube-controller-manager's
+// namespace controller (the metadata client asks for protobuf, then JSON)
+// failed every DeleteCollection with "object *v1.EndpointSliceList does
+// not implement the protobuf marshalling interface", and namespaces holding
+// signet objects stayed Terminating. Without protobuf on offer, such
+// clients get JSON, as they do from CustomResources.
+type withoutProtobuf struct {
+	runtime.NegotiatedSerializer
+}
+
+// SupportedMediaTypes is the wrapped serializer's list without protobuf.
+func (s withoutProtobuf) SupportedMediaTypes() []runtime.SerializerInfo {
+	var out []runtime.SerializerInfo
+	for _, info := range s.NegotiatedSerializer.SupportedMediaTypes() {
+		if info.MediaType != runtime.ContentTypeProtobuf {
+			out = append(out, info)
+		}
+	}
+	return out
 }
