@@ -124,20 +124,28 @@ func (r *resolver) resolve(ctx context.Context, name string, qtype uint16) (reso
 		return resolved{}, errors.New("no nameserver in resolv.conf")
 	}
 	var (
-		lastErr  error
-		outcomes []string
+		lastErr   error // of the last name no server answered
+		gotNodata bool
+		outcomes  []string
 	)
+	// As the C library's res_nsearch: NXDOMAIN, NODATA and SERVFAIL (or
+	// another error answer) from every server move on to the next name; a
+	// name no server answered at all (timeouts) ends the search. A NODATA
+	// on the way wins over a later failure: the name exists without a
+	// record of the type, as for a single-stack Service's other family.
 	for _, candidate := range r.conf.NameList(name) {
-		answered := false
+		var candidateErr error
+		answered, failedAnswer := false, false
 		for _, server := range r.conf.Servers {
 			addr := net.JoinHostPort(server, r.conf.Port)
 			resp, err := r.exchange(ctx, candidate, qtype, addr)
 			if err != nil {
-				lastErr = fmt.Errorf("%s: %w", addr, err)
+				candidateErr = fmt.Errorf("%s: %w", addr, err)
 				continue
 			}
 			if resp.Rcode != dns.RcodeSuccess && resp.Rcode != dns.RcodeNameError {
-				lastErr = fmt.Errorf("%s answered %s for %s", addr, dns.RcodeToString[resp.Rcode], candidate)
+				candidateErr = fmt.Errorf("%s answered %s for %s", addr, dns.RcodeToString[resp.Rcode], candidate)
+				failedAnswer = true
 				continue
 			}
 			answered = true
@@ -154,14 +162,23 @@ func (r *resolver) resolve(ctx context.Context, name string, qtype uint16) (reso
 			if len(answers) > 0 {
 				return resolved{name: candidate, server: addr, answers: answers}, nil
 			}
+			gotNodata = true
 			outcomes = append(outcomes, candidate+": NODATA")
 			break
 		}
-		if !answered && lastErr != nil {
-			return resolved{}, lastErr
+		if answered {
+			continue
+		}
+		lastErr = candidateErr
+		outcomes = append(outcomes, fmt.Sprintf("%s: %v", candidate, candidateErr))
+		if !failedAnswer {
+			break // no server answered at all
 		}
 	}
-	return resolved{}, fmt.Errorf("%w (%s)", errNoAnswer, strings.Join(outcomes, ", "))
+	if gotNodata || lastErr == nil {
+		return resolved{}, fmt.Errorf("%w (%s)", errNoAnswer, strings.Join(outcomes, ", "))
+	}
+	return resolved{}, fmt.Errorf("%w (%s)", lastErr, strings.Join(outcomes, ", "))
 }
 
 func (r *resolver) exchange(ctx context.Context, name string, qtype uint16, addr string) (*dns.Msg, error) {

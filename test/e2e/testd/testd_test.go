@@ -563,3 +563,65 @@ func TestConnect(t *testing.T) {
 		})
 	}
 }
+
+// TestDNSLookupNodataBeatsLaterServfail: like the C library, a NODATA
+// answer for one name of the search list wins over a SERVFAIL for a later
+// one (here the bare name, which a node's cache forwards to an upstream
+// that fails), and a SERVFAIL moves on to the next name.
+func TestDNSLookupNodataBeatsLaterServfail(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		q := r.Question[0]
+		m := new(dns.Msg)
+		m.SetReply(r)
+		switch {
+		case q.Name == "v6only.default.svc.cluster.local." && q.Qtype == dns.TypeAAAA:
+			rr, _ := dns.NewRR("v6only.default.svc.cluster.local. 5 IN AAAA fd00:10:96::21")
+			m.Answer = append(m.Answer, rr)
+		case q.Name == "v6only.default.svc.cluster.local.":
+			// NODATA: the name exists without a record of the type.
+		case q.Name == "flaky.svc.cluster.local.":
+			m.Rcode = dns.RcodeServerFailure
+		case q.Name == "flaky.cluster.local." && q.Qtype == dns.TypeA:
+			rr, _ := dns.NewRR("flaky.cluster.local. 5 IN A 10.96.0.22")
+			m.Answer = append(m.Answer, rr)
+		case strings.HasSuffix(q.Name, ".cluster.local."):
+			m.Rcode = dns.RcodeNameError
+		default:
+			m.Rcode = dns.RcodeServerFailure // outside the cluster: the upstream fails
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	resolvConf := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(resolvConf, []byte("nameserver 127.0.0.1\nsearch default.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		wantStatus int
+		wantOut    string
+	}{
+		{"NODATA, then SERVFAIL for the bare name: no record", []string{"v6only", "A"}, lookupNoAnswer, ""},
+		{"both families: the one that exists answers", []string{"v6only"}, lookupAnswered, "fd00:10:96::21\n"},
+		{"SERVFAIL moves on to the next name", []string{"flaky", "A"}, lookupAnswered, "10.96.0.22\n"},
+		{"NXDOMAIN, then SERVFAIL: no server answered", []string{"nothing-here", "A"}, lookupFailed, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, stdout, stderr := testEnv("pod-a")
+			args := append([]string{"dns-lookup", "--resolv-conf=" + resolvConf, "--port=" + strconv.Itoa(port), "--timeout=2s"}, tc.args...)
+			if got := run(context.Background(), env, args); got != tc.wantStatus {
+				t.Errorf("exit status %d, want %d; stderr:\n%s", got, tc.wantStatus, stderr.String())
+			}
+			if stdout.String() != tc.wantOut {
+				t.Errorf("stdout %q, want %q", stdout.String(), tc.wantOut)
+			}
+		})
+	}
+}
