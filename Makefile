@@ -43,6 +43,27 @@ test-integration: ## Integration tests: etcd, upstream kube-apiserver and kubect
 	hack/build-upstream.sh kube-apiserver kubectl
 	go test $(GOTESTFLAGS) -count=1 -timeout 30m ./test/integration/...
 
+E2E_TIMEOUT ?= 50m
+.PHONY: test-e2e
+test-e2e: ## e2e: Ginkgo suite against KUBECONFIG, or if unset against a local cluster it brings up and down (root); E2E_FLAGS for ginkgo flags
+	@[[ -n "$${KUBECTL:-}" ]] || hack/build-upstream.sh kubectl >/dev/null
+	@if [[ -n "$${KUBECONFIG:-}" ]]; then \
+		echo "e2e against KUBECONFIG=$${KUBECONFIG}"; \
+		go test -v -count=1 -timeout 60m ./test/e2e/ -args -ginkgo.v -ginkgo.timeout=$(E2E_TIMEOUT) $(E2E_FLAGS); \
+	else \
+		echo "KUBECONFIG is unset: e2e against a local cluster (hack/local-up-cluster.sh up, then down)"; \
+		finish() { \
+			rc=$$?; keep=""; [[ $$rc -eq 0 ]] || keep=--keep-logs; \
+			hack/local-up-cluster.sh down $$keep || { echo "hack/local-up-cluster.sh down failed" >&2; [[ $$rc -ne 0 ]] || rc=1; }; \
+			[[ -z $$keep ]] || echo "the local cluster's logs are kept in $(OUTPUT)/local-up/logs"; \
+			exit $$rc; \
+		}; \
+		trap finish EXIT; \
+		hack/local-up-cluster.sh up; \
+		KUBECONFIG="$(CURDIR)/$(OUTPUT)/local-up/kubeconfig" \
+			go test -v -count=1 -timeout 60m ./test/e2e/ -args -ginkgo.v -ginkgo.timeout=$(E2E_TIMEOUT) $(E2E_FLAGS); \
+	fi
+
 .PHONY: bench
 bench: bench-endpointslice bench-proxy bench-dns bench-ingress ## Every documented benchmark (docs/benchmarks.md)
 
@@ -79,4 +100,4 @@ clean: ## Remove build output
 
 .PHONY: help
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "%-18s %s\n", $$1, $$2}'
