@@ -43,8 +43,13 @@ limitations under the License.
 //
 // Output: a table, then one JSON object per line:
 //
-//	{"impl": "signet-ingress"|"nginx", "rps": x, "p50_ms": y, "p99_ms": z}
+//	{"impl": "signet-ingress"|"nginx", "rps": x, "p50_ms": y, "p99_ms": z,
+//	 "proxy_cpu": c, "rps_per_cpu_second": r}
 //	{"impl": "signet-ingress", "config_to_traffic_ms": w}
+//
+// proxy_cpu is the share of its core the proxy used during the run (near 1:
+// the proxy is the bottleneck) and rps_per_cpu_second its requests per
+// CPU-second, from /proc.
 //
 // Run it with `make bench-ingress` (hack/bench-ingress.sh installs wrk and
 // nginx and builds the upstream binaries first). See docs/benchmarks.md.
@@ -126,6 +131,13 @@ type result struct {
 	RPS   float64 `json:"rps"`
 	P50MS float64 `json:"p50_ms"`
 	P99MS float64 `json:"p99_ms"`
+	// ProxyCPU is the share of its core the proxy used during the run (1
+	// is the whole core): near 1, the proxy is what limits rps; well
+	// below, something else (client, backend, other load) does.
+	ProxyCPU float64 `json:"proxy_cpu"`
+	// RPSPerCPUSecond is requests served per CPU-second of the proxy, its
+	// cost per request, which holds even when the proxy is not the limit.
+	RPSPerCPUSecond float64 `json:"rps_per_cpu_second"`
 }
 
 type changeResult struct {
@@ -201,6 +213,7 @@ func run(o options) error {
 	procs = append(procs, backend)
 
 	targets := map[string]string{}
+	pids := map[string]int{} // the proxy processes, for their CPU time
 	if slices.Contains(impls, "nginx") {
 		p, err := startNginx(out, "nginx-proxy", proxyConfig(out, nginxPort, backendPort), o.proxyCPU)
 		if err != nil {
@@ -208,6 +221,7 @@ func run(o options) error {
 		}
 		procs = append(procs, p)
 		targets["nginx"] = fmt.Sprintf("127.0.0.1:%d", nginxPort)
+		pids["nginx"] = p.Process.Pid
 	}
 
 	var cluster *framework.Cluster
@@ -226,6 +240,7 @@ func run(o options) error {
 		procs = append(procs, p)
 		signetAddr = addr
 		targets["signet-ingress"] = addr
+		pids["signet-ingress"] = p.Process.Pid
 	}
 
 	for _, impl := range impls {
@@ -245,12 +260,27 @@ func run(o options) error {
 			if _, err := runWrk(o, script, targets[impl], o.warmup); err != nil {
 				return fmt.Errorf("%s warm-up: %w", impl, err)
 			}
+			cpu0, err := cpuSeconds(pids[impl])
+			if err != nil {
+				return err
+			}
+			start := time.Now()
 			res, err := runWrk(o, script, targets[impl], o.duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", impl, err)
 			}
+			wall := time.Since(start).Seconds()
+			cpu1, err := cpuSeconds(pids[impl])
+			if err != nil {
+				return err
+			}
 			res.Impl = impl
-			logf("  %.0f requests/s, p50 %.3f ms, p99 %.3f ms", res.RPS, res.P50MS, res.P99MS)
+			if cpu := cpu1 - cpu0; cpu > 0 {
+				res.ProxyCPU = round(cpu/wall, 2)
+				res.RPSPerCPUSecond = round(res.RPS*wall/cpu, 0)
+			}
+			logf("  %.0f requests/s, p50 %.3f ms, p99 %.3f ms, proxy CPU %.2f, %.0f requests per CPU-second",
+				res.RPS, res.P50MS, res.P99MS, res.ProxyCPU, res.RPSPerCPUSecond)
 			samples[impl] = append(samples[impl], res)
 		}
 	}
@@ -268,7 +298,7 @@ func run(o options) error {
 		results = append(results, medianResult(impl, samples[impl]))
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "impl\trequests/s\tp50 ms\tp99 ms\tvs nginx\n")
+	fmt.Fprintf(tw, "impl\trequests/s\tp50 ms\tp99 ms\tvs nginx\tproxy CPU\trequests/CPU-s\n")
 	var nginxRPS float64
 	for _, r := range results {
 		if r.Impl == "nginx" {
@@ -280,7 +310,7 @@ func run(o options) error {
 		if nginxRPS > 0 {
 			ratio = fmt.Sprintf("%.2fx", r.RPS/nginxRPS)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.3f\t%s\n", r.Impl, r.RPS, r.P50MS, r.P99MS, ratio)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.3f\t%.3f\t%s\t%.2f\t%.0f\n", r.Impl, r.RPS, r.P50MS, r.P99MS, ratio, r.ProxyCPU, r.RPSPerCPUSecond)
 	}
 	tw.Flush()
 	if len(changes) > 0 {
@@ -716,11 +746,13 @@ spec:
 }
 
 func medianResult(impl string, rs []result) result {
-	var rps, p50, p99 []float64
+	var rps, p50, p99, cpu, perCPU []float64
 	for _, r := range rs {
 		rps, p50, p99 = append(rps, r.RPS), append(p50, r.P50MS), append(p99, r.P99MS)
+		cpu, perCPU = append(cpu, r.ProxyCPU), append(perCPU, r.RPSPerCPUSecond)
 	}
-	return result{Impl: impl, RPS: round(median(rps), 0), P50MS: round(median(p50), 3), P99MS: round(median(p99), 3)}
+	return result{Impl: impl, RPS: round(median(rps), 0), P50MS: round(median(p50), 3), P99MS: round(median(p99), 3),
+		ProxyCPU: round(median(cpu), 2), RPSPerCPUSecond: round(median(perCPU), 0)}
 }
 
 func median(v []float64) float64 {
@@ -854,4 +886,40 @@ func relay(in net.Conn, to string) {
 	defer up.Close()
 	go func() { _, _ = io.Copy(up, in); up.Close() }()
 	_, _ = io.Copy(in, up)
+}
+
+// cpuSeconds is the user and system CPU time of pid and its children
+// (nginx's worker is a child of its master), from /proc.
+func cpuSeconds(pid int) (float64, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	var ticks float64
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// The fields after the command name, which is in parentheses and
+		// may hold spaces: state ppid ... utime (14th field) stime (15th).
+		rest := string(b[bytes.LastIndexByte(b, ')')+2:])
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		if p != pid && ppid != pid {
+			continue
+		}
+		utime, _ := strconv.ParseFloat(f[11], 64)
+		stime, _ := strconv.ParseFloat(f[12], 64)
+		ticks += utime + stime
+	}
+	// USER_HZ is 100 on Linux for every architecture Go supports.
+	return ticks / 100, nil
 }
