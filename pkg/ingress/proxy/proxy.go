@@ -29,8 +29,7 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Options configure a Proxy. (API contract shared with the controller and
-// cmd/signet-ingress: fields may be added, not renamed.)
+// Options configure a Proxy; cmd/signet-ingress maps its flags onto them.
 type Options struct {
 	// HTTPAddrs and HTTPSAddrs are the listen addresses ("host:port";
 	// IPv4 and IPv6). Either list may be empty, not both.
